@@ -1,0 +1,5 @@
+import sys
+
+from openft.cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""The FastAPI application: routers under /v1, OpenAI-shaped errors, the validation stage."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from openft.api import errors, files, fine_tuning, models, uploads
+from openft.api.deps import Services
+from openft.catalog import Catalog
+from openft.config import Settings
+from openft.storage import Storage
+from openft.store.db import Database
+from openft.store.migrate import upgrade
+from openft.validator import ValidatorThread
+
+
+def create_app(settings: Settings) -> FastAPI:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    upgrade(db)
+    storage = Storage(settings.data_dir)
+    validator = ValidatorThread(db, storage, settings.validator_poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        validator.start()
+        try:
+            yield
+        finally:
+            validator.stop()
+            db.dispose()
+
+    app = FastAPI(title="openft", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.services = Services(settings=settings, db=db, storage=storage, catalog=Catalog(settings), wake_validator=validator.wake)
+    errors.install(app)
+    v1 = APIRouter(prefix="/v1")
+    for module in (files, uploads, fine_tuning, models):
+        v1.include_router(module.router)
+    app.include_router(v1)
+
+    @app.get("/health", include_in_schema=False)
+    def health():
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,100 @@
+"""Render every failure in OpenAI's envelope: our APIErrors, request validation, unknown routes, crashes."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from openft.errors import APIError
+
+log = logging.getLogger("openft.api")
+
+# Tags pydantic puts into an error location for discriminated unions (grader types).
+_UNION_TAGS = {"string_check", "text_similarity", "python", "score_model", "label_model", "multi"}
+_TYPE_NAMES = {
+    "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
+    "bool_type": "a boolean", "list_type": "an array", "dict_type": "an object", "model_type": "an object",
+    "model_attributes_type": "an object", "int_parsing": "an integer", "float_parsing": "a number",
+    "bool_parsing": "a boolean", "model_fields_type": "an object",
+}
+
+
+def param_name(loc: tuple) -> str | None:
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
+    kept = [p for i, p in enumerate(parts) if not (p in _UNION_TAGS and 0 < i < len(parts) - 1 and parts[i - 1] != "metadata")]
+    out = ""
+    for part in kept:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or None
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    for kind, name in ((int, "an integer"), (float, "a number"), (str, "a string"), (list, "an array"), (dict, "an object")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def translate(error: dict) -> APIError:
+    """One pydantic error -> an OpenAI-style 400 naming the field."""
+    kind, param, ctx = error["type"], param_name(tuple(error["loc"])), error.get("ctx") or {}
+    if kind == "json_invalid":
+        return APIError("We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.", code="invalid_json")
+    if kind == "missing":
+        return APIError(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+    if kind == "extra_forbidden":
+        return APIError(f"Unrecognized request argument supplied: {param}", param=param, code="unknown_parameter")
+    if kind in _TYPE_NAMES:
+        got = _describe(error.get("input"))
+        return APIError(f"Invalid type for '{param}': expected {_TYPE_NAMES[kind]}, but got {got} instead.", param=param, code="invalid_type")
+    if kind in ("string_too_long", "too_long"):
+        what = "string" if kind == "string_too_long" else "array"
+        return APIError(f"Invalid '{param}': {what} too long. Expected a {what} with maximum length {ctx.get('max_length')}.", param=param, code=f"{what}_above_max_length")
+    if kind in ("string_too_short", "too_short"):
+        what = "string" if kind == "string_too_short" else "array"
+        return APIError(f"Invalid '{param}': {what} too short. Expected a {what} with minimum length {ctx.get('min_length')}.", param=param, code=f"{what}_below_min_length")
+    if kind in ("greater_than_equal", "greater_than"):
+        return APIError(f"Invalid '{param}': value below minimum. Expected a value {'>=' if kind == 'greater_than_equal' else '>'} {ctx.get('ge', ctx.get('gt'))}, but got {error.get('input')!r} instead.", param=param, code="value_below_minimum")
+    if kind in ("less_than_equal", "less_than"):
+        return APIError(f"Invalid '{param}': value above maximum. Expected a value {'<=' if kind == 'less_than_equal' else '<'} {ctx.get('le', ctx.get('lt'))}, but got {error.get('input')!r} instead.", param=param, code="value_above_maximum")
+    if kind in ("literal_error", "enum"):
+        return APIError(f"Invalid value for '{param}': expected {ctx.get('expected')}, but got {error.get('input')!r}.", param=param, code="invalid_value")
+    message = error["msg"].removeprefix("Value error, ")
+    return APIError(f"Invalid value for '{param}': {message}.", param=param, code=kind if kind.isidentifier() else "invalid_value")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def _api_error(_request: Request, exc: APIError):
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError):
+        error = translate(exc.errors()[0])
+        return JSONResponse(error.body(), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        if exc.status_code == 404:
+            message = f"Invalid URL ({request.method} {request.url.path})"
+        elif exc.status_code == 405:
+            message = f"Method {request.method} not allowed for {request.url.path}"
+        else:
+            message = str(exc.detail)
+        error = APIError(message)
+        return JSONResponse(error.body(), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = {"error": {"message": "The server had an error while processing your request. Sorry about that!",
+                          "type": "server_error", "param": None, "code": None}}
+        return JSONResponse(body, status_code=500)

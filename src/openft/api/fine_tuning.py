@@ -1,0 +1,167 @@
+"""/v1/fine_tuning/jobs: create, list, retrieve, cancel, pause, resume, events, checkpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from openft import ids
+from openft.api.deps import Caller, Svc
+from openft.api.objects import checkpoint_object, event_object, job_object
+from openft.errors import InvalidRequest, job_not_found
+from openft.schemas.jobs import CreateJobRequest, FineTuningJob
+from openft.schemas.lists import cursor_list
+from openft.store import checkpoints as checkpoint_store
+from openft.store import events as event_store
+from openft.store import jobs as job_store
+from openft.store import models as model_store
+from openft.store.tables import JobRow
+from openft.store.transitions import TransitionRefused
+from openft.store import files as file_store
+
+router = APIRouter(prefix="/fine_tuning", tags=["fine_tuning"])
+
+
+def _check_file(session, caller, file_id: str | None, param: str) -> None:
+    if file_id is None:
+        return
+    row = file_store.get_file(session, project_id=caller.project_id, file_id=file_id)
+    if row is None:
+        raise InvalidRequest(f"invalid {param}: {file_id} does not exist or is not accessible to this project.", param=param, code="file_not_found")
+    if row.purpose != "fine-tune":
+        raise InvalidRequest(
+            f"invalid {param}: {file_id} has purpose '{row.purpose}'; fine-tuning files must be uploaded with purpose 'fine-tune'.",
+            param=param, code="invalid_file_purpose",
+        )
+
+
+def _resolve_model(session, svc, caller, name: str) -> tuple[str, str]:
+    """(shown model, base model to train from)."""
+    if name.startswith("ft:"):
+        row = model_store.get_model(session, project_id=caller.project_id, model_id=name)
+        if row is not None:
+            return name, name
+    else:
+        resolved = svc.catalog.resolve(name)
+        if resolved is not None:
+            return resolved.shown, resolved.base
+    raise InvalidRequest(f"Model {name} is not available for fine-tuning or does not exist.", param="model", code="model_not_available")
+
+
+def _validating_message(body: CreateJobRequest) -> str:
+    if body.validation_file:
+        return f"Validating training file: {body.training_file} and validation file: {body.validation_file}"
+    return f"Validating training file: {body.training_file}"
+
+
+@router.post("/jobs", response_model=FineTuningJob)
+def create_job(body: CreateJobRequest, svc: Svc, caller: Caller):
+    if body.hyperparameters is not None and body.method is not None and body.method.type != "supervised":
+        raise InvalidRequest(
+            f"The deprecated 'hyperparameters' only apply to supervised jobs; use method.{body.method.type}.hyperparameters.",
+            param="hyperparameters", code="invalid_value",
+        )
+    method = body.method_spec()
+    job_id = ids.job_id()
+    integrations = [
+        {"type": "wandb", "wandb": {**item.wandb.model_dump(exclude_none=True), "entity": item.wandb.entity, "run_id": job_id}}
+        for item in body.integrations or []
+    ]
+    with svc.db.write() as session:
+        shown, base = _resolve_model(session, svc, caller, body.model)
+        _check_file(session, caller, body.training_file, "training_file")
+        _check_file(session, caller, body.validation_file, "validation_file")
+        job = job_store.add_job(session, row=JobRow(
+            id=job_id, project_id=caller.project_id, organization_id=caller.organization_id,
+            organization_name=caller.organization_name, created_at=ids.now(), model=shown, base_model=base,
+            status="validating_files", training_file=body.training_file, validation_file=body.validation_file,
+            suffix=body.suffix, seed=body.seed if body.seed is not None else ids.new_seed(), method=method,
+            integrations=integrations, metadata_=body.metadata, result_files=[],
+        ))
+        event_store.add_event(session, job=job, message=f"Created fine-tuning job: {job_id}")
+        event_store.add_event(session, job=job, message=_validating_message(body))
+    svc.wake_validator()
+    return job_object(job)
+
+
+def _metadata_filter(request: Request) -> tuple[dict[str, str], bool]:
+    params = request.query_params
+    filters = {key[len("metadata["):-1]: value for key, value in params.multi_items() if key.startswith("metadata[") and key.endswith("]")}
+    return filters, params.get("metadata") == "null"
+
+
+@router.get("/jobs")
+def list_jobs(request: Request, svc: Svc, caller: Caller, after: str | None = None, limit: int = Query(20, ge=0, le=1000)):
+    filters, metadata_null = _metadata_filter(request)
+    if filters and metadata_null:
+        raise InvalidRequest("Use either metadata=null or metadata[key]=value filters, not both.", param="metadata")
+    with svc.db.read() as session:
+        page = job_store.list_jobs(session, project_id=caller.project_id, after=after, limit=limit, metadata=filters, metadata_null=metadata_null)
+        return cursor_list([job_object(row) for row in page.items], page.has_more, with_ids=False)
+
+
+def _job(session, caller, job_id: str) -> JobRow:
+    row = job_store.get_job(session, project_id=caller.project_id, job_id=job_id)
+    if row is None:
+        raise job_not_found(job_id)
+    return row
+
+
+@router.get("/jobs/{job_id}", response_model=FineTuningJob)
+def retrieve_job(job_id: str, svc: Svc, caller: Caller):
+    with svc.db.read() as session:
+        return job_object(_job(session, caller, job_id))
+
+
+USER_ACTIONS = {
+    "cancel": ("Fine-tuning job cancelled", True),
+    "pause": ("Fine-tuning job paused", False),
+    "resume": ("Fine-tuning job resumed", False),
+}
+
+
+def _act(svc, caller, job_id: str, action: str) -> FineTuningJob:
+    message, finishes = USER_ACTIONS[action]
+    with svc.db.write() as session:
+        job = _job(session, caller, job_id)
+        fields = {"finished_at": ids.now(), "estimated_finish": None} if finishes else {}
+        if action == "pause":
+            fields["estimated_finish"] = None
+        try:
+            job_store.transition(session, job=job, action=action, **fields)
+        except TransitionRefused as refused:
+            raise InvalidRequest(
+                f"Cannot {action} job {job_id}: its status is '{refused.status}'.", param="fine_tuning_job_id", code="invalid_job_status"
+            ) from None
+        event_store.add_event(session, job=job, message=message)
+        return job_object(job)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=FineTuningJob)
+def cancel_job(job_id: str, svc: Svc, caller: Caller):
+    return _act(svc, caller, job_id, "cancel")
+
+
+@router.post("/jobs/{job_id}/pause", response_model=FineTuningJob)
+def pause_job(job_id: str, svc: Svc, caller: Caller):
+    return _act(svc, caller, job_id, "pause")
+
+
+@router.post("/jobs/{job_id}/resume", response_model=FineTuningJob)
+def resume_job(job_id: str, svc: Svc, caller: Caller):
+    return _act(svc, caller, job_id, "resume")
+
+
+@router.get("/jobs/{job_id}/events")
+def list_events(job_id: str, svc: Svc, caller: Caller, after: str | None = None, limit: int = Query(20, ge=0, le=1000)):
+    with svc.db.read() as session:
+        job = _job(session, caller, job_id)
+        page = event_store.list_events(session, job=job, after=after, limit=limit)
+        return cursor_list([event_object(row) for row in page.items], page.has_more, with_ids=False)
+
+
+@router.get("/jobs/{job_id}/checkpoints")
+def list_checkpoints(job_id: str, svc: Svc, caller: Caller, after: str | None = None, limit: int = Query(10, ge=0, le=1000)):
+    with svc.db.read() as session:
+        job = _job(session, caller, job_id)
+        page = checkpoint_store.list_checkpoints(session, job=job, after=after, limit=limit)
+        return cursor_list([checkpoint_object(row, job.id) for row in page.items], page.has_more, with_ids=True)

@@ -1,0 +1,126 @@
+"""Stream a multipart/form-data body straight to disk, enforcing a size limit as bytes arrive.
+
+Starlette's form parser spools files to temporary files before a handler sees them; here each file
+part goes directly to its final folder and an oversized upload is refused without being kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Request
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from openft.errors import InvalidRequest, PayloadTooLarge
+
+MAX_FIELD_BYTES = 64 * 1024
+
+
+@dataclass
+class ReceivedFile:
+    path: Path
+    filename: str
+    size: int = 0
+    md5: str = ""
+
+
+@dataclass
+class Form:
+    fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, ReceivedFile] = field(default_factory=dict)
+
+
+class _Collector:
+    def __init__(self, new_path, max_file_bytes: int):
+        self.form = Form()
+        self.new_path = new_path
+        self.max_file_bytes = max_file_bytes
+        self._headers: dict[bytes, bytes] = {}
+        self._name = b""
+        self._value = b""
+        self._field = bytearray()
+        self._file: ReceivedFile | None = None
+        self._handle = None
+        self._md5 = None
+
+    def callbacks(self) -> dict:
+        return {
+            "on_part_begin": self._part_begin, "on_header_field": self._header_field,
+            "on_header_value": self._header_value, "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished, "on_part_data": self._data, "on_part_end": self._part_end,
+        }
+
+    def _part_begin(self):
+        self._headers, self._field, self._file = {}, bytearray(), None
+
+    def _header_field(self, data, start, end):
+        self._name += data[start:end]
+
+    def _header_value(self, data, start, end):
+        self._value += data[start:end]
+
+    def _header_end(self):
+        self._headers[self._name.lower()] = self._value
+        self._name, self._value = b"", b""
+
+    def _headers_finished(self):
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        self._part_name = options.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" in options:
+            filename = options[b"filename"].decode("utf-8", "replace").replace("\\", "/").rsplit("/", 1)[-1]
+            self._file = ReceivedFile(self.new_path(), filename or "upload")
+            self._handle = open(self._file.path, "wb")
+            self._md5 = hashlib.md5()
+
+    def _data(self, data, start, end):
+        chunk = data[start:end]
+        if self._file is None:
+            self._field += chunk
+            if len(self._field) > MAX_FIELD_BYTES:
+                raise InvalidRequest(f"Form field '{self._part_name}' is too large.", param=self._part_name)
+            return
+        self._file.size += len(chunk)
+        if self._file.size > self.max_file_bytes:
+            raise PayloadTooLarge(
+                f"File is too large: the limit is {self.max_file_bytes} bytes.", param=self._part_name, code="file_too_large"
+            )
+        self._handle.write(chunk)
+        self._md5.update(chunk)
+
+    def _part_end(self):
+        if self._file is None:
+            self.form.fields[self._part_name] = self._field.decode("utf-8", "replace")
+            return
+        self._handle.close()
+        self._handle = None
+        self._file.md5 = self._md5.hexdigest()
+        self.form.files[self._part_name] = self._file
+
+    def cleanup(self):
+        if self._handle is not None:
+            self._handle.close()
+        if self._file is not None:
+            self._file.path.unlink(missing_ok=True)
+        for received in self.form.files.values():
+            received.path.unlink(missing_ok=True)
+
+
+async def receive_form(request: Request, *, new_path, max_file_bytes: int) -> Form:
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or b"boundary" not in options:
+        raise InvalidRequest("Expected a multipart/form-data body.", code="invalid_content_type")
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > max_file_bytes + 1024 * 1024:
+        raise PayloadTooLarge(f"File is too large: the limit is {max_file_bytes} bytes.", param="file", code="file_too_large")
+    collector = _Collector(new_path, max_file_bytes)
+    parser = MultipartParser(options[b"boundary"], collector.callbacks())
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except BaseException:
+        collector.cleanup()
+        raise
+    return collector.form

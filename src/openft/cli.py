@@ -1,0 +1,82 @@
+"""`openft serve | migrate`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+
+from openft.config import Settings
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _settings(args) -> Settings:
+    overrides = {}
+    for name in ("host", "port", "data_dir", "database_url"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)
+
+
+def serve(args) -> int:
+    import uvicorn
+
+    from openft.api.app import create_app
+
+    settings = _settings(args)
+    if settings.open_access and not _is_loopback(settings.host):
+        print(
+            f"openft: refusing to listen on {settings.host} with no API keys configured; "
+            "set OPENFT_API_KEYS or bind to 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def migrate(args) -> int:
+    from openft.store.db import Database
+    from openft.store.migrate import upgrade
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(Database(settings.resolved_database_url))
+    print(f"openft: database at {settings.resolved_database_url} is up to date")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openft", description="The OpenAI fine-tuning API, self-hosted.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, func, help_text in (("serve", serve, "run the API server"), ("migrate", migrate, "upgrade the database schema")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--data-dir", type=Path, help="data directory (env OPENFT_DATA_DIR)")
+        sub.add_argument("--database-url", help="SQLAlchemy URL (env OPENFT_DATABASE_URL); default: SQLite in the data dir")
+        sub.set_defaults(func=func)
+        if name == "serve":
+            sub.add_argument("--host", help="bind address (env OPENFT_HOST, default 127.0.0.1)")
+            sub.add_argument("--port", type=int, help="port (env OPENFT_PORT, default 8000)")
+            sub.add_argument("--log-level", default="info")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

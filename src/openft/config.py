@@ -1,0 +1,85 @@
+"""Settings, read once from the environment (``OPENFT_*``) and the command line, then passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUILTIN_MODEL = "SmolLM2-135M-Instruct"
+
+
+class KeyGrant(BaseModel):
+    """What one API key may touch: every object belongs to a project of an organization."""
+
+    organization: str = "org-openft"
+    organization_name: str | None = None  # the slug in ft: names; defaults to the id without "org-"
+    project: str = "proj_default"
+
+    @property
+    def slug(self) -> str:
+        return self.organization_name or self.organization.removeprefix("org-")
+
+
+class BaseModelConfig(BaseModel):
+    """A model that can be fine-tuned: the built-in one, a Hugging Face hub id or a local path."""
+
+    source: str = "builtin"
+    full_finetune: bool = False
+    base_learning_rate: float = 2e-4
+    context_length: int = 2048
+    created: int = 1730419200
+    owned_by: str = "openft"
+
+
+def _default_aliases() -> dict[str, str]:
+    snapshots = {
+        "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
+        "gpt-4o": "gpt-4o-2024-08-06",
+        "gpt-4.1": "gpt-4.1-2025-04-14",
+        "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
+        "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14",
+        "gpt-3.5-turbo": "gpt-3.5-turbo-0125",
+        "o4-mini": "o4-mini-2025-04-16",
+    }
+    aliases = dict(snapshots)
+    for snapshot in [*snapshots.values(), "babbage-002", "davinci-002", "gpt-3.5-turbo-1106"]:
+        aliases[snapshot] = BUILTIN_MODEL
+    return aliases
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPENFT_", env_nested_delimiter="__")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: sqlite file in the data dir
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Bearer key -> grant. Empty: any key is accepted (loopback only) as the default grant.
+    api_keys: dict[str, KeyGrant] = Field(default_factory=dict)
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_part_bytes: int = 64 * 1024 * 1024
+    max_multipart_upload_bytes: int = 8 * 1024 * 1024 * 1024
+    upload_expiry_seconds: int = 3600
+    base_models: dict[str, BaseModelConfig] = Field(
+        default_factory=lambda: {BUILTIN_MODEL: BaseModelConfig()}
+    )
+    # OpenAI model name -> dated snapshot or base model id (followed until a base model).
+    model_aliases: dict[str, str] = Field(default_factory=_default_aliases)
+    validator_poll_seconds: float = 1.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'openft.db').resolve()}"
+
+    @property
+    def open_access(self) -> bool:
+        return not self.api_keys
+
+    def storage_dir(self, kind: str) -> Path:
+        path = self.data_dir / kind
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,1 @@
+"""Wire format only: pydantic models mirroring OpenAI's request and response objects field for field."""

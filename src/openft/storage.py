@@ -1,0 +1,68 @@
+"""The data dir on disk: uploaded file bytes, upload parts and job artifacts.
+
+Rows in the store hold paths relative to the data dir; this module is the only one that turns
+them into real paths, writes bytes and removes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+CHUNK = 1024 * 1024
+
+
+class Storage:
+    def __init__(self, data_dir: Path):
+        self.root = Path(data_dir).resolve()
+        for sub in ("files", "uploads", "jobs", "incoming"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def incoming(self) -> Path:
+        """A fresh path for bytes being received; moved into place once accepted."""
+        return self.root / "incoming" / uuid.uuid4().hex
+
+    def keep_file(self, temp: Path, file_id: str) -> str:
+        relative = f"files/{file_id}"
+        os.replace(temp, self.root / relative)
+        return relative
+
+    def keep_part(self, temp: Path, upload_id: str, part_id: str) -> str:
+        folder = self.root / "uploads" / upload_id
+        folder.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, folder / part_id)
+        return f"uploads/{upload_id}/{part_id}"
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.root / "jobs" / job_id
+
+    def remove(self, relative: str | Path) -> None:
+        path = self.root / relative
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+    def discard(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+
+def first_non_jsonl_line(path: Path) -> tuple[int, str] | None:
+    """Stream the file; return (line number, reason) of the first line that is not a JSON object."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                return number, f"invalid JSON ({exc.msg if hasattr(exc, 'msg') else 'not UTF-8'})"
+            if not isinstance(value, dict):
+                return number, "not a JSON object"
+    return None

@@ -1,0 +1,25 @@
+"""Job events: the lifecycle and metrics log of a job, newest first."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from openft import ids
+from openft.store.pages import Page, paginate
+from openft.store.tables import EventRow, JobRow
+from sqlalchemy import select
+
+
+def add_event(
+    session: Session, *, job: JobRow, message: str, level: str = "info", type: str = "message", data: dict | None = None
+) -> EventRow:
+    row = EventRow(
+        id=ids.event_id(), job_pk=job.pk, created_at=ids.now(), level=level, type=type, message=message, data=data
+    )
+    session.add(row)
+    return row
+
+
+def list_events(session: Session, *, job: JobRow, after: str | None, limit: int) -> Page[EventRow]:
+    query = select(EventRow).where(EventRow.job_pk == job.pk)
+    return paginate(session, query, EventRow, after=after, limit=limit)

@@ -1,0 +1,61 @@
+"""Fine-tuning job rows and their state changes.
+
+Every status change goes through :func:`transition`, a conditional UPDATE guarded by the status the
+transition table allows it from, so two processes can never both move the same job.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from openft.store import transitions
+from openft.store.pages import Page, paginate, scoped
+from openft.store.tables import JobRow
+
+
+def add_job(session: Session, *, row: JobRow) -> JobRow:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_job(session: Session, *, project_id: str, job_id: str) -> JobRow | None:
+    return session.scalar(scoped(JobRow, project_id).where(JobRow.id == job_id))
+
+
+def get_job_any_project(session: Session, *, job_id: str) -> JobRow | None:
+    """For trusted internal callers (validator, worker, trainer): no tenancy filter."""
+    return session.scalar(select(JobRow).where(JobRow.id == job_id))
+
+
+def list_jobs(
+    session: Session, *, project_id: str, after: str | None, limit: int, metadata: dict[str, str] | None, metadata_null: bool
+) -> Page[JobRow]:
+    query = scoped(JobRow, project_id)
+    if metadata_null:
+        query = query.where(JobRow.metadata_.is_(None))
+    for key, value in (metadata or {}).items():
+        query = query.where(JobRow.metadata_[key].as_string() == value)
+    return paginate(session, query, JobRow, after=after, limit=limit)
+
+
+def jobs_in_status(session: Session, *, status: str, limit: int = 50) -> list[JobRow]:
+    query = select(JobRow).where(JobRow.status == status).order_by(JobRow.pk).limit(limit)
+    return list(session.scalars(query))
+
+
+def transition(session: Session, *, job: JobRow, action: str, **fields) -> JobRow:
+    """Move ``job`` by ``action`` and set ``fields`` atomically; raises TransitionRefused when the
+    job is (or meanwhile became) in a status the action is not allowed from."""
+    target = transitions.next_status(action, job.status)
+    result = session.execute(
+        update(JobRow)
+        .where(JobRow.pk == job.pk, JobRow.status.in_(transitions.sources(action)))
+        .values(status=target, **fields)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(job)
+    if result.rowcount != 1:
+        raise transitions.TransitionRefused(action, job.status)
+    return job

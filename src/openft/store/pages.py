@@ -1,0 +1,33 @@
+"""Cursor pagination over ``pk``: newest first by default, ``after`` = the id of the last item seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    has_more: bool
+
+
+def paginate(session: Session, query: Select, table, *, after: str | None, limit: int, ascending: bool = False) -> Page:
+    """``query`` selects rows of ``table`` already filtered to what the caller may see."""
+    if after is not None:
+        cursor = session.scalar(query.with_only_columns(table.pk).where(table.id == after))
+        if cursor is None:
+            return Page([], False)
+        query = query.where(table.pk > cursor if ascending else table.pk < cursor)
+    order = table.pk.asc() if ascending else table.pk.desc()
+    rows = list(session.scalars(query.order_by(order).limit(limit + 1)))
+    return Page(rows[:limit], len(rows) > limit)
+
+
+def scoped(table, project_id: str) -> Select:
+    return select(table).where(table.project_id == project_id)

@@ -1,0 +1,29 @@
+"""Multi-part uploads (the Uploads API) and their parts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openft.store.pages import scoped
+from openft.store.tables import UploadPartRow, UploadRow
+
+
+def add_upload(session: Session, *, row: UploadRow) -> UploadRow:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_upload(session: Session, *, project_id: str, upload_id: str) -> UploadRow | None:
+    return session.scalar(scoped(UploadRow, project_id).where(UploadRow.id == upload_id))
+
+
+def add_part(session: Session, *, row: UploadPartRow) -> UploadPartRow:
+    session.add(row)
+    return row
+
+
+def upload_parts(session: Session, *, upload: UploadRow) -> list[UploadPartRow]:
+    query = select(UploadPartRow).where(UploadPartRow.upload_pk == upload.pk).order_by(UploadPartRow.pk)
+    return list(session.scalars(query))
