@@ -13,8 +13,6 @@ from openft.errors import APIError
 
 log = logging.getLogger("openft.api")
 
-# Tags pydantic puts into an error location for discriminated unions (grader types).
-_UNION_TAGS = {"string_check", "text_similarity", "python", "score_model", "label_model", "multi"}
 _TYPE_NAMES = {
     "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
     "bool_type": "a boolean", "list_type": "an array", "dict_type": "an object", "model_type": "an object",
@@ -25,9 +23,8 @@ _TYPE_NAMES = {
 
 def param_name(loc: tuple) -> str | None:
     parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
-    kept = [p for i, p in enumerate(parts) if not (p in _UNION_TAGS and 0 < i < len(parts) - 1 and parts[i - 1] != "metadata")]
     out = ""
-    for part in kept:
+    for part in (p for p in parts if p != "[key]"):  # pydantic marks dict-key errors with "[key]"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or None
 

@@ -53,7 +53,7 @@ def job_object(row: JobRow) -> FineTuningJob:
 
 
 def event_object(row: EventRow) -> JobEvent:
-    return JobEvent(id=row.id, created_at=row.created_at, level=row.level, message=row.message, type=row.type, data=row.data)
+    return JobEvent(id=row.id, created_at=row.created_at, level=row.level, message=row.message, type=row.type, data=row.data or {})
 
 
 def checkpoint_object(row: CheckpointRow, job_id: str) -> JobCheckpoint:

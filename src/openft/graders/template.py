@@ -20,6 +20,7 @@ __all__ = [
     "TemplateError",
     "check_template",
     "find_placeholders",
+    "lookup",
     "render",
 ]
 

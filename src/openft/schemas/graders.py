@@ -181,7 +181,7 @@ class PythonGrader(_Model):
     @field_validator("source")
     @classmethod
     def _defines_grade(cls, source: str) -> str:
-        if len(source.encode("utf-8")) >= MAX_PYTHON_SOURCE_BYTES:
+        if len(source.encode("utf-8", "surrogatepass")) >= MAX_PYTHON_SOURCE_BYTES:
             raise PydanticCustomError("source_too_large", "must be smaller than 256 kB")
         try:
             tree = ast.parse(source)

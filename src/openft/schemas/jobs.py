@@ -80,7 +80,7 @@ class CreateJobRequest(_Strict):
     training_file: str = Field(min_length=1)
     validation_file: str | None = None
     suffix: str | None = Field(default=None, min_length=1, max_length=64)
-    seed: int | None = Field(default=None, ge=0, le=2147483647)
+    seed: int | None = Field(default=None, ge=0, le=2147483647, strict=True)
     method: Method | None = None
     hyperparameters: SupervisedHyperparameters | None = None
     integrations: list[Integration] | None = Field(default=None, max_length=5)
@@ -147,7 +147,7 @@ class JobEvent(BaseModel):
     level: Literal["info", "warn", "error"]
     message: str
     type: Literal["message", "metrics"]
-    data: dict[str, Any] | None
+    data: dict[str, Any]
 
 
 class JobCheckpoint(BaseModel):

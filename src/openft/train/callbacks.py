@@ -1,0 +1,88 @@
+"""Callbacks: a transformers TrainerCallback that reports a run through a Reporter.
+
+Per step, in the Trainer's order: ``on_step_end`` scores validation (a mini-batch every
+``valid_interval`` steps, the full set at each epoch end), then ``on_log`` (every step, since
+logging_steps=1) reports the step's metrics, closes an epoch (report + checkpoint) when the
+step is an epoch's last, and asks the reporter whether to stop: "cancel" stops after this
+step, "pause" saves a checkpoint first.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from openft.train.reporter import PAUSE, Reporter
+from openft.train.validation import Validator
+
+SaveCheckpoint = Callable[[object, int], Path]
+
+
+class ReporterCallback(TrainerCallback):
+    def __init__(
+        self,
+        reporter: Reporter,
+        *,
+        steps_per_epoch: int,
+        n_epochs: int,
+        save_checkpoint: SaveCheckpoint,
+        validator: Validator | None = None,
+        valid_interval: int = 1,
+    ):
+        self.reporter = reporter
+        self.steps_per_epoch = steps_per_epoch
+        self.n_epochs = n_epochs
+        self.save_checkpoint = save_checkpoint
+        self.validator = validator
+        self.valid_interval = max(1, valid_interval)
+        self.last_metrics: dict = {}
+        self.last_step = 0
+        self.stopped: str | None = None
+        self._valid_metrics: dict = {}
+        self._checkpointed_step = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.reporter.on_start(
+            total_steps=self.steps_per_epoch * self.n_epochs,
+            steps_per_epoch=self.steps_per_epoch,
+            n_epochs=self.n_epochs,
+        )
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        self._valid_metrics = {}
+        if self.validator is None:
+            return
+        if state.global_step % self.valid_interval == 0:
+            self._valid_metrics.update(self.validator.mini_batch(model))
+        if self._is_epoch_end(state.global_step):
+            self._valid_metrics.update(self.validator.full(model))
+
+    def on_log(self, args, state, control, logs=None, model=None, **kwargs):
+        if not logs or "loss" not in logs:
+            return  # an evaluation or the end-of-training summary (train_loss), not a step
+        step = state.global_step
+        metrics = {"train_loss": logs["loss"], "train_mean_token_accuracy": logs.get("mean_token_accuracy")}
+        metrics = {k: v for k, v in {**metrics, **self._valid_metrics}.items() if v is not None}
+        self.last_step, self.last_metrics = step, metrics
+        self.reporter.on_step(step, metrics)
+        if self._is_epoch_end(step):
+            self.reporter.on_epoch_end(step, step // self.steps_per_epoch, metrics)
+            self._checkpoint(model, step, metrics)
+        self._maybe_stop(control, model, step, metrics)
+
+    def _maybe_stop(self, control, model, step: int, metrics: dict) -> None:
+        request = self.reporter.should_stop()
+        if not request:
+            return
+        if request == PAUSE and self._checkpointed_step != step:
+            self._checkpoint(model, step, metrics)
+        self.stopped = request
+        control.should_training_stop = True
+
+    def _checkpoint(self, model, step: int, metrics: dict) -> None:
+        path = self.save_checkpoint(model, step)
+        self._checkpointed_step = step
+        self.reporter.on_checkpoint(step, path, metrics)
+
+    def _is_epoch_end(self, step: int) -> bool:
+        return step % self.steps_per_epoch == 0

@@ -1,0 +1,48 @@
+"""Checkpoints: a model (LoRA adapter or full weights) plus tokenizer written to a directory.
+
+Writes go to a temporary sibling first and are renamed into place, so a reader (the serve
+engine, the worker registering checkpoints) never sees a half-written directory. Epoch
+checkpoints live in ``<root>/step-N/`` and only the last ``keep`` are kept, as OpenAI keeps
+the last three epochs.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+STEP_PREFIX = "step-"
+KEEP_CHECKPOINTS = 3
+
+
+def save_model(model, tokenizer, target: Path) -> Path:
+    """Save ``model`` and ``tokenizer`` into ``target`` (replacing it), atomically."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(scratch)
+        tokenizer.save_pretrained(scratch)
+        scratch.chmod(0o755)
+        if target.exists():
+            shutil.rmtree(target)
+        scratch.rename(target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def save_checkpoint(model, tokenizer, root: Path, step: int, *, keep: int = KEEP_CHECKPOINTS) -> Path:
+    """Save ``<root>/step-<step>/`` and delete all but the ``keep`` latest step directories."""
+    path = save_model(model, tokenizer, Path(root) / f"{STEP_PREFIX}{step}")
+    for old in list_checkpoints(root)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    """The step directories under ``root``, oldest step first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    steps = [p for p in root.iterdir() if p.is_dir() and p.name.removeprefix(STEP_PREFIX).isdigit()]
+    return sorted(steps, key=lambda p: int(p.name.removeprefix(STEP_PREFIX)))

@@ -1,0 +1,33 @@
+"""Reporter: what a training run tells its caller, and how the caller asks it to stop.
+
+The training subprocess implements this protocol to turn progress into job events, metrics,
+checkpoint rows and the result file; the trainer only calls it. Metrics dicts use OpenAI's
+names: train_loss, train_mean_token_accuracy, valid_loss, valid_mean_token_accuracy,
+full_valid_loss, full_valid_mean_token_accuracy (the valid_* ones only when evaluated).
+"""
+
+from pathlib import Path
+from typing import Protocol
+
+CANCEL = "cancel"
+PAUSE = "pause"
+
+
+class Reporter(Protocol):
+    def on_start(self, *, total_steps: int, steps_per_epoch: int, n_epochs: int) -> None:
+        """Training is about to run its first step."""
+
+    def on_step(self, step: int, metrics: dict) -> None:
+        """Step ``step`` (1-based) finished; at an epoch's last step metrics has full_valid_*."""
+
+    def on_epoch_end(self, step: int, epoch: int, metrics: dict) -> None:
+        """Epoch ``epoch`` (1-based) ended at ``step``; same metrics as that step's on_step."""
+
+    def on_checkpoint(self, step: int, path: Path, metrics: dict) -> None:
+        """A checkpoint loadable with PEFT/transformers was written to ``path``."""
+
+    def on_warning(self, message: str) -> None:
+        """Something the user should know about that does not stop training."""
+
+    def should_stop(self) -> str | None:
+        """Asked between steps: "cancel" to stop now, "pause" to checkpoint and stop, None to go on."""

@@ -1,0 +1,117 @@
+"""The store against SQLite and (when OPENFT_TEST_DATABASE_URL is set) PostgreSQL: migrations,
+the transition table, conditional transitions under contention, cursors, JSON filters."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import inspect
+
+from openft import ids
+from openft.store import events as event_store
+from openft.store import jobs as job_store
+from openft.store import transitions
+from openft.store.db import Database
+from openft.store.migrate import upgrade
+from openft.store.tables import JobRow
+from support.databases import postgres_schema
+
+
+@pytest.fixture
+def db(backend, tmp_path):
+    if backend == "postgres":
+        with postgres_schema() as url:
+            database = Database(url)
+            upgrade(database)
+            yield database
+            database.dispose()
+        return
+    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+def _job(db: Database, *, metadata=None, project="proj_a") -> JobRow:
+    with db.write() as session:
+        return job_store.add_job(session, row=JobRow(
+            id=ids.job_id(), project_id=project, organization_id="org", organization_name="org", created_at=ids.now(),
+            model="m", base_model="m", status="validating_files", training_file="file-x", seed=1,
+            method={"type": "supervised", "supervised": {"hyperparameters": {}}}, metadata_=metadata, result_files=[],
+        ))
+
+
+def test_migrations_create_every_table_and_are_idempotent(db):
+    upgrade(db)  # a second run is a no-op
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"files", "uploads", "upload_parts", "jobs", "job_events", "checkpoints", "models", "alembic_version"} <= tables
+
+
+def test_transition_table_allows_only_documented_moves():
+    assert transitions.next_status("validate", "validating_files") == "queued"
+    assert transitions.next_status("cancel", "running") == "cancelled"
+    assert transitions.next_status("resume", "paused") == "queued"
+    for action, status in [("cancel", "succeeded"), ("cancel", "failed"), ("pause", "queued"), ("resume", "running"), ("start", "validating_files")]:
+        with pytest.raises(transitions.TransitionRefused):
+            transitions.next_status(action, status)
+
+
+def test_only_one_of_many_concurrent_transitions_wins(db):
+    job = _job(db)
+    with db.write() as session:
+        job_store.transition(session, job=job_store.get_job_any_project(session, job_id=job.id), action="validate")
+    outcomes, barrier = [], threading.Barrier(6)
+
+    def claim(action):
+        barrier.wait()
+        try:
+            with db.write() as session:
+                row = job_store.get_job_any_project(session, job_id=job.id)
+                job_store.transition(session, job=row, action=action)
+            outcomes.append(action)
+        except transitions.TransitionRefused:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=claim, args=(a,)) for a in ["start"] * 3 + ["cancel"] * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [o for o in outcomes if o != "refused"]
+    # Cancel is allowed from queued and running, so exactly one cancel wins; a start can only win
+    # before it (queued -> running -> cancelled), and never twice.
+    assert winners in (["start", "cancel"], ["cancel"])
+    assert outcomes.count("refused") == 6 - len(winners)
+    with db.read() as session:
+        assert job_store.get_job_any_project(session, job_id=job.id).status == "cancelled"
+
+
+def test_events_page_newest_first_by_cursor(db):
+    job = _job(db)
+    with db.write() as session:
+        row = job_store.get_job_any_project(session, job_id=job.id)
+        for i in range(5):
+            event_store.add_event(session, job=row, message=f"m{i}")
+    with db.read() as session:
+        row = job_store.get_job_any_project(session, job_id=job.id)
+        first = event_store.list_events(session, job=row, after=None, limit=2)
+        assert [e.message for e in first.items] == ["m4", "m3"] and first.has_more
+        rest = event_store.list_events(session, job=row, after=first.items[-1].id, limit=10)
+        assert [e.message for e in rest.items] == ["m2", "m1", "m0"] and not rest.has_more
+
+
+def test_metadata_filters_use_json_paths(db):
+    a = _job(db, metadata={"team": "x", "run": "1"})
+    b = _job(db, metadata={"team": "y"})
+    c = _job(db, metadata=None)
+    _job(db, metadata={"team": "x"}, project="proj_other")
+    with db.read() as session:
+        def ids_for(**kwargs):
+            page = job_store.list_jobs(session, project_id="proj_a", after=None, limit=50, **kwargs)
+            return [j.id for j in page.items]
+
+        assert ids_for(metadata={"team": "x"}, metadata_null=False) == [a.id]
+        assert ids_for(metadata={"team": "y"}, metadata_null=False) == [b.id]
+        assert ids_for(metadata=None, metadata_null=True) == [c.id]
+        assert ids_for(metadata={}, metadata_null=False) == [c.id, b.id, a.id]

@@ -1,0 +1,1 @@
+"""Test support: a real server in a thread, SDK clients that check every response, databases."""

@@ -1,0 +1,112 @@
+"""Fixtures for the training tests: the built-in model's cache, a tiny random model with the
+real SmolLM2 tokenizer, JSONL writing, and a Reporter that records what training tells it.
+
+The built-in model is converted once into OPENFT_TEST_DATA_DIR, or else pytest's cache
+directory (.pytest_cache, ignored by git), and reused by later runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def data_dir(request) -> Path:
+    configured = os.environ.get("OPENFT_TEST_DATA_DIR")
+    return Path(configured) if configured else Path(request.config.cache.mkdir("openft-train-data"))
+
+
+@pytest.fixture(scope="session")
+def builtin_dir(data_dir) -> Path:
+    from openft.train.models import builtin_model_dir
+
+    return builtin_model_dir(data_dir)
+
+
+@pytest.fixture(scope="session")
+def tokenizer(builtin_dir):
+    """The real SmolLM2 tokenizer as shipped (pad token still <|im_end|>)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(builtin_dir))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, builtin_dir, tokenizer) -> Path:
+    """A 2-layer Llama with random weights and SmolLM2's vocabulary, tokenizer and generation config."""
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    model.generation_config = GenerationConfig.from_pretrained(str(builtin_dir))
+    path = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def write_jsonl(tmp_path):
+    """write_jsonl(rows, name) -> path of a JSONL file holding the rows."""
+
+    def write(rows: list[dict], name: str = "train.jsonl") -> Path:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        return path
+
+    return write
+
+
+@dataclass
+class RecordingReporter:
+    """Records every call; ``stop_after`` maps a step to the should_stop answer given after it."""
+
+    stop_after: dict[int, str] = field(default_factory=dict)
+    events: list[tuple] = field(default_factory=list)
+    last_step: int = 0
+
+    def on_start(self, *, total_steps, steps_per_epoch, n_epochs):
+        self.events.append(("start", dict(total_steps=total_steps, steps_per_epoch=steps_per_epoch, n_epochs=n_epochs)))
+
+    def on_step(self, step, metrics):
+        self.last_step = step
+        self.events.append(("step", step, dict(metrics)))
+
+    def on_epoch_end(self, step, epoch, metrics):
+        self.events.append(("epoch", step, epoch, dict(metrics)))
+
+    def on_checkpoint(self, step, path, metrics):
+        self.events.append(("checkpoint", step, Path(path), dict(metrics)))
+
+    def on_warning(self, message):
+        self.events.append(("warning", message))
+
+    def should_stop(self):
+        return self.stop_after.get(self.last_step)
+
+    def of(self, kind: str) -> list[tuple]:
+        return [event for event in self.events if event[0] == kind]
+
+
+@pytest.fixture
+def reporter() -> RecordingReporter:
+    return RecordingReporter()
