@@ -15,7 +15,7 @@ from support.server import RunningServer
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("openft-data")
-    running = RunningServer(Settings(data_dir=data_dir, validator_poll_seconds=0.2)).start()
+    running = RunningServer(Settings(data_dir=data_dir, validator_poll_seconds=0.2, embedded_worker=False)).start()
     yield running
     running.stop()
 
@@ -45,6 +45,7 @@ def make_server(tmp_path):
         data_dir = tmp_path / f"server-{count}"
         if backend == "postgres":
             overrides.setdefault("database_url", stack.enter_context(postgres_schema()))
+        overrides.setdefault("embedded_worker", False)
         settings = Settings(data_dir=data_dir, validator_poll_seconds=0.2, **overrides)
         running = RunningServer(settings).start()
         stack.callback(running.stop)

@@ -1,4 +1,4 @@
-"""`openft serve | migrate`: the command line."""
+"""`openft serve | worker | migrate`: the command line."""
 
 from __future__ import annotations
 
@@ -46,6 +46,27 @@ def serve(args) -> int:
     return 0
 
 
+def worker(args) -> int:
+    import signal
+    import threading
+
+    from openft.storage import Storage
+    from openft.store.db import Database
+    from openft.store.migrate import upgrade
+    from openft.worker import Worker
+
+    settings = _settings(args)
+    if args.max_concurrent_jobs:
+        settings.max_concurrent_jobs = args.max_concurrent_jobs
+    db = Database(settings.resolved_database_url)
+    upgrade(db)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    Worker(settings, db, Storage(settings.data_dir)).run(stop)
+    return 0
+
+
 def migrate(args) -> int:
     from openft.store.db import Database
     from openft.store.migrate import upgrade
@@ -60,7 +81,11 @@ def migrate(args) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openft", description="The OpenAI fine-tuning API, self-hosted.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, func, help_text in (("serve", serve, "run the API server"), ("migrate", migrate, "upgrade the database schema")):
+    for name, func, help_text in (
+        ("serve", serve, "run the API server with an embedded worker"),
+        ("worker", worker, "run a standalone worker against the same database and data dir"),
+        ("migrate", migrate, "upgrade the database schema"),
+    ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--data-dir", type=Path, help="data directory (env OPENFT_DATA_DIR)")
         sub.add_argument("--database-url", help="SQLAlchemy URL (env OPENFT_DATABASE_URL); default: SQLite in the data dir")
@@ -69,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--host", help="bind address (env OPENFT_HOST, default 127.0.0.1)")
             sub.add_argument("--port", type=int, help="port (env OPENFT_PORT, default 8000)")
             sub.add_argument("--log-level", default="info")
+        if name == "worker":
+            sub.add_argument("--max-concurrent-jobs", type=int, help="env OPENFT_MAX_CONCURRENT_JOBS (default 1)")
     return parser
 
 

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     # OpenAI model name -> dated snapshot or base model id (followed until a base model).
     model_aliases: dict[str, str] = Field(default_factory=_default_aliases)
     validator_poll_seconds: float = 1.0
+    # Workers: `openft serve` embeds one unless embedded_worker is false; `openft worker` runs more.
+    embedded_worker: bool = True
+    max_concurrent_jobs: int = 1
+    worker_poll_seconds: float = 1.0
+    heartbeat_seconds: float = 5.0
+    stale_after_seconds: int = 60
+    stop_grace_seconds: float = 10.0  # after cancel/pause, how long the trainer gets before a signal
 
     @property
     def resolved_database_url(self) -> str:

@@ -14,6 +14,7 @@ from openft.storage import Storage
 from openft.store.db import Database
 from openft.store.migrate import upgrade
 from openft.validator import ValidatorThread
+from openft.worker import Worker, WorkerThread
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -22,13 +23,18 @@ def create_app(settings: Settings) -> FastAPI:
     upgrade(db)
     storage = Storage(settings.data_dir)
     validator = ValidatorThread(db, storage, settings.validator_poll_seconds)
+    worker = WorkerThread(Worker(settings, db, storage)) if settings.embedded_worker else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         validator.start()
+        if worker:
+            worker.start()
         try:
             yield
         finally:
+            if worker:
+                worker.stop()
             validator.stop()
             db.dispose()
 

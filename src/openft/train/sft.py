@@ -132,7 +132,7 @@ def _sft_config(spec: SFTSpec, hparams: dict) -> SFTConfig:
         full_determinism=not on_gpu,
         bf16=on_gpu and torch.cuda.is_bf16_supported(),
         fp16=False,
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
         logging_strategy="steps",
         logging_steps=1,
         save_strategy="no",
