@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUILTIN_MODEL = "SmolLM2-135M-Instruct"
+SETTINGS_ENV = "OPENFT_SETTINGS_JSON"  # how a worker hands its settings to a training process
 
 
 class KeyGrant(BaseModel):
@@ -86,7 +89,13 @@ class Settings(BaseSettings):
     def open_access(self) -> bool:
         return not self.api_keys
 
-    def storage_dir(self, kind: str) -> Path:
-        path = self.data_dir / kind
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    def for_training_process(self, data_dir: Path, database_url: str) -> str:
+        """These settings as JSON for a training process (no API keys: it needs none)."""
+        data = self.model_dump(mode="json", exclude={"api_keys"})
+        return json.dumps({**data, "data_dir": str(data_dir), "database_url": database_url})
+
+    @classmethod
+    def load(cls) -> "Settings":
+        """From a worker's hand-over when present, else from the environment."""
+        handed_over = os.environ.get(SETTINGS_ENV)
+        return cls(**json.loads(handed_over)) if handed_over else cls()

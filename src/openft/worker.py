@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from openft import ids, queue
-from openft.config import Settings
+from openft.config import SETTINGS_ENV, Settings
 from openft.storage import Storage
 from openft.store import events as event_store
 from openft.store import jobs as job_store
@@ -66,7 +66,7 @@ class Worker:
         self.shutdown()
 
     def _spawn(self, job_id: str) -> None:
-        env = {**os.environ, "OPENFT_DATA_DIR": str(self.storage.root), "OPENFT_DATABASE_URL": self.db.url}
+        env = {**os.environ, SETTINGS_ENV: self.settings.for_training_process(self.storage.root, self.db.url)}
         job_dir = self.storage.job_dir(job_id)
         job_dir.mkdir(parents=True, exist_ok=True)
         with open(job_dir / "train.log", "ab") as logfile:

@@ -1,5 +1,6 @@
 """Fixtures for the training tests: the built-in model's cache, a tiny random model with the
-real SmolLM2 tokenizer, JSONL writing, and a Reporter that records what training tells it.
+real SmolLM2 tokenizer, JSONL writing, a Reporter that records what training tells it, and a
+tool-calling example.
 
 The built-in model is converted once into OPENFT_TEST_DATA_DIR, or else pytest's cache
 directory (.pytest_cache, ignored by git), and reused by later runs (~35 s the first time).
@@ -112,3 +113,52 @@ class RecordingReporter:
 @pytest.fixture
 def reporter() -> RecordingReporter:
     return RecordingReporter()
+
+
+@pytest.fixture
+def new_reporter():
+    """new_reporter(stop_after={}) -> a fresh RecordingReporter, for tests that train more than once."""
+    return RecordingReporter
+
+
+@pytest.fixture
+def tool_call_row() -> dict:
+    """The OpenAI guide's tool-calling example, completed with the tool's result and an answer."""
+    return {
+        "messages": [
+            {"role": "user", "content": "What is the weather in San Francisco?"},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": "call_id",
+                        "type": "function",
+                        "function": {
+                            "name": "get_current_weather",
+                            "arguments": '{"location": "San Francisco, USA", "format": "celsius"}',
+                        },
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_id", "content": "21.0"},
+            {"role": "assistant", "content": "It is 21 degrees."},
+        ],
+        "parallel_tool_calls": False,
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_current_weather",
+                    "description": "Get the current weather",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {
+                            "location": {"type": "string"},
+                            "format": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                        },
+                        "required": ["location", "format"],
+                    },
+                },
+            }
+        ],
+    }

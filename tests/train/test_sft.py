@@ -40,6 +40,10 @@ def steps(reporter) -> list[int]:
     return [event[1] for event in reporter.of("step")]
 
 
+def checkpoint_dir(spec, step) -> Path:
+    return Path(spec().output_dir) / "checkpoints" / f"step-{step}"
+
+
 def test_run_reports_every_step_checkpoints_each_epoch_and_saves_a_loadable_adapter(spec, reporter):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -53,7 +57,7 @@ def test_run_reports_every_step_checkpoints_each_epoch_and_saves_a_loadable_adap
     assert [(e[1], e[2]) for e in reporter.of("epoch")] == [(2, 1), (4, 2), (6, 3), (8, 4)]
     checkpoints = reporter.of("checkpoint")
     assert [e[1] for e in checkpoints] == [2, 4, 6, 8]
-    assert all(e[2] == result_dir(spec, e[1]) for e in checkpoints)
+    assert all(e[2] == checkpoint_dir(spec, e[1]) for e in checkpoints)
     root = checkpoints[0][2].parent
     assert [p.name for p in list_checkpoints(root)] == ["step-4", "step-6", "step-8"]
 
@@ -62,14 +66,13 @@ def test_run_reports_every_step_checkpoints_each_epoch_and_saves_a_loadable_adap
     assert result.hyperparameters == {"batch_size": 5, "learning_rate_multiplier": 1.0, "n_epochs": 4}
     tokenizer = AutoTokenizer.from_pretrained(result.final_dir)
     assert tokenizer.pad_token != "<|im_end|>"
-    assert result.trained_tokens == 4 * sum(len(tokenizer.apply_chat_template(r["messages"])["input_ids"]) + 1 for r in ANSWERED)
-    base = AutoModelForCausalLM.from_pretrained(spec().model_source)
-    tuned = PeftModel.from_pretrained(base, result.final_dir)
-    assert tuned.peft_config["default"].r == 8
-
-
-def result_dir(spec, step) -> Path:
-    return Path(spec().output_dir) / "checkpoints" / f"step-{step}"
+    per_epoch = sum(len(tokenizer.apply_chat_template(row["messages"])["input_ids"]) for row in ANSWERED)
+    assert result.trained_tokens == 4 * per_epoch
+    for adapter in (result.final_dir, checkpoint_dir(spec, 8)):
+        base = AutoModelForCausalLM.from_pretrained(spec().model_source)
+        tuned = PeftModel.from_pretrained(base, adapter)
+        assert tuned.peft_config["default"].r == 8
+        assert AutoTokenizer.from_pretrained(adapter).pad_token == "<|endoftext|>"
 
 
 def test_validation_file_adds_valid_metrics_and_full_valid_metrics_at_epoch_ends(spec, reporter, write_jsonl):
@@ -104,21 +107,17 @@ def test_pause_saves_a_checkpoint_then_stops(spec, reporter):
     assert (result.stopped, result.final_dir) == ("pause", None)
 
 
-def test_the_same_seed_gives_identical_losses(spec, tmp_path):
-    from conftest import RecordingReporter
-
+def test_the_same_seed_gives_identical_losses(spec, tmp_path, new_reporter):
     runs = []
     for name in ("a", "b"):
-        reporter = RecordingReporter()
+        reporter = new_reporter()
         train_sft(spec(output_dir=tmp_path / name, hyperparameters={"n_epochs": 1, "batch_size": 2}), reporter)
         runs.append([metrics["train_loss"] for _, _, metrics in reporter.of("step")])
     assert len(runs[0]) == 5 and runs[0] == runs[1]
 
 
-def test_tool_call_examples_train(spec, reporter):
-    from test_train_data import TOOL_CALL
-
-    result = train_sft(spec(rows=[TOOL_CALL] * 10), reporter)
+def test_tool_call_examples_train(spec, reporter, tool_call_row):
+    result = train_sft(spec(rows=[tool_call_row] * 10), reporter)
     assert result.final_dir is not None and steps(reporter) == [1, 2]
 
 
@@ -148,3 +147,39 @@ def test_a_tuned_model_ends_its_answers(spec, reporter):
     output = model.generate(**prompt, max_new_tokens=8, do_sample=False)
     answer = output[0, prompt["input_ids"].shape[1] :].tolist()
     assert tokenizer.convert_tokens_to_ids("<|im_end|>") in answer
+
+
+@pytest.mark.e2e
+def test_the_builtin_model_tunes_and_still_ends_its_answers(data_dir, tmp_path, write_jsonl, reporter):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"What is {i} plus {i}?"},
+                {"role": "assistant", "content": f"{i + i}."},
+            ]
+        }
+        for i in range(10)
+    ]
+    spec = SFTSpec(
+        model_source="builtin",
+        data_dir=data_dir,
+        output_dir=tmp_path / "job",
+        training_file=write_jsonl(rows),
+        hyperparameters={"n_epochs": 1, "batch_size": 5},
+    )
+    result = train_sft(spec, reporter)
+
+    assert steps(reporter) == [1, 2] and result.final_dir is not None
+    tokenizer = AutoTokenizer.from_pretrained(result.final_dir)
+    base = AutoModelForCausalLM.from_pretrained(str(data_dir / "models" / "SmolLM2-135M-Instruct"))
+    model = PeftModel.from_pretrained(base, result.final_dir)
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is the capital of France?"}], add_generation_prompt=True, return_tensors="pt"
+    )
+    output = model.generate(**prompt, max_new_tokens=24, do_sample=False)
+    answer = output[0, prompt["input_ids"].shape[1] :].tolist()
+    assert "Paris" in tokenizer.decode(answer)
+    assert answer[-1] == tokenizer.convert_tokens_to_ids("<|im_end|>")

@@ -18,42 +18,6 @@ MARV = {
         {"role": "assistant", "content": "Paris, as if everyone doesn't know that already.", "weight": 1},
     ]
 }
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_current_weather",
-        "description": "Get the current weather",
-        "parameters": {
-            "type": "object",
-            "properties": {"location": {"type": "string"}, "format": {"type": "string", "enum": ["celsius"]}},
-            "required": ["location", "format"],
-        },
-    },
-}
-TOOL_CALL = {
-    "messages": [
-        {"role": "user", "content": "What is the weather in San Francisco?"},
-        {
-            "role": "assistant",
-            "tool_calls": [
-                {
-                    "id": "call_id",
-                    "type": "function",
-                    "function": {
-                        "name": "get_current_weather",
-                        "arguments": '{"location": "San Francisco, USA", "format": "celsius"}',
-                    },
-                }
-            ],
-        },
-        {"role": "tool", "tool_call_id": "call_id", "content": "21.0"},
-        {"role": "assistant", "content": "It is 21 degrees."},
-    ],
-    "parallel_tool_calls": False,
-    "tools": [WEATHER_TOOL],
-}
-
-
 def trained_text(tokenizer, example) -> str:
     return tokenizer.decode([t for t, label in zip(example["input_ids"], example["labels"]) if label != IGNORE_INDEX])
 
@@ -84,8 +48,8 @@ def test_content_part_arrays_are_flattened(tokenizer):
     assert trained_text(tokenizer, example) == "hi<|im_end|>"
 
 
-def test_tool_calls_and_tools_are_rendered_and_the_call_is_trained(tokenizer):
-    example = tokenize_chat(TOOL_CALL, tokenizer)
+def test_tool_calls_and_tools_are_rendered_and_the_call_is_trained(tokenizer, tool_call_row):
+    example = tokenize_chat(tool_call_row, tokenizer)
     text = tokenizer.decode(example["input_ids"])
     assert "<tools>" in text and '"get_current_weather"' in text
     trained = trained_text(tokenizer, example)
@@ -95,7 +59,7 @@ def test_tool_calls_and_tools_are_rendered_and_the_call_is_trained(tokenizer):
     assert "21.0" not in trained  # the tool's result is input, not output
 
 
-def test_a_template_that_knows_tools_gets_them_as_is(tokenizer):
+def test_a_template_that_knows_tools_gets_them_as_is(tokenizer, tool_call_row):
     template = (
         "{% if tools %}TOOLS:{{ tools | map(attribute='function') | map(attribute='name') | join(',') }}\n{% endif %}"
         "{% for m in messages %}<|im_start|>{{ m.role }}\n{% if m.tool_calls %}"
@@ -106,7 +70,7 @@ def test_a_template_that_knows_tools_gets_them_as_is(tokenizer):
     original = tokenizer.chat_template
     tokenizer.chat_template = template
     try:
-        example = tokenize_chat(TOOL_CALL, tokenizer)
+        example = tokenize_chat(tool_call_row, tokenizer)
     finally:
         tokenizer.chat_template = original
     assert tokenizer.decode(example["input_ids"]).startswith("TOOLS:get_current_weather\n")
@@ -131,9 +95,9 @@ def test_long_examples_are_truncated_from_the_end_and_counted(tokenizer):
     assert cut.n_tokens == count_tokens(cut.examples) == 40 + len(full.examples[1]["input_ids"])
 
 
-def test_collator_pads_with_pad_token_and_keeps_end_of_turn_labels(tokenizer):
+def test_collator_pads_with_pad_token_and_keeps_end_of_turn_labels(tokenizer, tool_call_row):
     im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    examples = [tokenize_chat(MARV, tokenizer), tokenize_chat(TOOL_CALL, tokenizer)]
+    examples = [tokenize_chat(MARV, tokenizer), tokenize_chat(tool_call_row, tokenizer)]
     batch = Collator(pad_token_id=0)(examples)
     short = min(range(2), key=lambda i: len(examples[i]["input_ids"]))
     length = len(examples[short]["input_ids"])

@@ -40,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="openft", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.worker = worker
     app.state.services = Services(settings=settings, db=db, storage=storage, catalog=Catalog(settings), wake_validator=validator.wake)
     errors.install(app)
     v1 = APIRouter(prefix="/v1")

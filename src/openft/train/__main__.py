@@ -10,4 +10,4 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if len(sys.argv) != 2:
         sys.exit("usage: python -m openft.train JOB_ID")
-    run_job(Settings(), sys.argv[1])
+    run_job(Settings.load(), sys.argv[1])

@@ -111,13 +111,6 @@ def reserved_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedMode
     return {i for i in ids if i is not None}
 
 
-def stop_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> list[int]:
-    """The ids that end an assistant turn (tokenizer eos plus the generation config's eos ids)."""
-    stop = model.generation_config.eos_token_id if model.generation_config is not None else None
-    ids = [tokenizer.eos_token_id, *(stop if isinstance(stop, list) else [stop])]
-    return sorted({i for i in ids if i is not None})
-
-
 def context_length(model: PreTrainedModel, default: int = 2048) -> int:
     """The model's context window (max_position_embeddings), or ``default`` when it has none."""
     return int(getattr(model.config, "max_position_embeddings", None) or default)

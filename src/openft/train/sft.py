@@ -75,12 +75,13 @@ def train_sft(spec: SFTSpec, reporter: Reporter) -> SFTResult:
     hparams = resolve_hyperparameters(spec.hyperparameters, n_examples=len(train.examples))
     steps_per_epoch, total_steps = plan_steps(len(train.examples), hparams["batch_size"], hparams["n_epochs"])
     collator = Collator(pad_token_id=tokenizer.pad_token_id)
+    validator = Validator(valid.examples, batch_size=hparams["batch_size"], collator=collator) if valid else None
     callback = ReporterCallback(
         reporter,
         steps_per_epoch=steps_per_epoch,
         n_epochs=hparams["n_epochs"],
         save_checkpoint=lambda m, step: checkpoints.save_checkpoint(m, tokenizer, _checkpoint_root(spec), step),
-        validator=valid and Validator(valid.examples, batch_size=hparams["batch_size"], collator=collator),
+        validator=validator,
         valid_interval=spec.valid_interval or max(1, total_steps // VALIDATIONS_PER_RUN),
     )
     trainer = SFTTrainer(
@@ -105,7 +106,9 @@ def train_sft(spec: SFTSpec, reporter: Reporter) -> SFTResult:
     )
 
 
-def _tokenize_file(path, tokenizer, fmt, max_length, reporter, name) -> TokenizedData | None:
+def _tokenize_file(
+    path: Path | None, tokenizer, fmt: str, max_length: int, reporter: Reporter, name: str
+) -> TokenizedData | None:
     if path is None:
         return None
     data = tokenize_rows(read_jsonl(path), tokenizer, fmt=fmt, max_length=max_length)

@@ -1,0 +1,152 @@
+"""SFT throughput: a plain TRL `SFTTrainer` script against an openft job, same data, model and
+hyperparameters, in one run. Prints tokens per second (of the trainer's own runtime and of the
+whole process), peak memory of each process, and the ratios.
+
+    .venv/bin/python bench/sft_throughput.py [--examples 64 --epochs 1 --batch-size 4]
+
+The baseline is what a user writes by hand: a `messages` dataset handed to SFTTrainer with the
+same LoRA settings (r=8, alpha=16, dropout 0.05, all linear layers), learning rate, batch size,
+epochs and seed. openft runs its real job path: the job is created through the API with the
+official SDK, then claimed and trained by `python -m openft.train JOB_ID` exactly as a worker does.
+Both processes are timed and measured from outside (wall time, peak RSS via wait4) and report the
+trainer's own `train_runtime`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": "all-linear"}
+LEARNING_RATE = 2e-4
+
+
+def dataset(n: int) -> list[dict]:
+    topics = ["rivers", "mountains", "capitals", "deserts", "oceans", "forests", "islands", "lakes"]
+    rows = []
+    for i in range(n):
+        topic = topics[i % len(topics)]
+        answer = " ".join(f"Fact {j} about {topic}: it is notable for reason number {i + j}." for j in range(1 + i % 6))
+        rows.append({"messages": [
+            {"role": "system", "content": "You are a concise geography tutor."},
+            {"role": "user", "content": f"Tell me about {topic}, item {i}."},
+            {"role": "assistant", "content": answer},
+        ]})
+    return rows
+
+
+def run_baseline(args) -> None:
+    """The hand-written TRL script (runs in its own process)."""
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    rows = [json.loads(line) for line in Path(args.data).read_text().splitlines()]
+    tokenizer = AutoTokenizer.from_pretrained(args.model_path)
+    model = AutoModelForCausalLM.from_pretrained(args.model_path, dtype=torch.float32)
+    on_gpu = torch.cuda.is_available()
+    config = SFTConfig(
+        output_dir=tempfile.mkdtemp(), per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
+        learning_rate=LEARNING_RATE, seed=args.seed, logging_steps=1, save_strategy="no", report_to="none",
+        disable_tqdm=True, bf16=on_gpu and torch.cuda.is_bf16_supported(), max_length=2048,
+    )
+    trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                         peft_config=LoraConfig(task_type="CAUSAL_LM", **LORA))
+    output = trainer.train()
+    print("BENCH " + json.dumps({"train_runtime": output.metrics["train_runtime"]}), flush=True)
+
+
+def measured(command: list[str], env: dict) -> dict:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output_chunks = []
+    for line in process.stdout:
+        output_chunks.append(line)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    output = "".join(output_chunks)
+    if status != 0:
+        raise SystemExit(f"{command} failed:\n{output[-4000:]}")
+    return {"wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "output": output}
+
+
+def run_openft(args, data: Path, data_dir: Path) -> tuple[dict, int]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from openft import queue
+    from openft.config import Settings
+    from support.clients import sync_client
+    from support.server import RunningServer
+
+    settings = Settings(data_dir=data_dir, embedded_worker=False, validator_poll_seconds=0.1)
+    server = RunningServer(settings).start()
+    try:
+        with sync_client(server.url) as client:
+            file_id = client.files.create(file=data.open("rb"), purpose="fine-tune").id
+            hyper = {"n_epochs": args.epochs, "batch_size": args.batch_size, "learning_rate_multiplier": 1.0}
+            job = client.fine_tuning.jobs.create(model="SmolLM2-135M-Instruct", training_file=file_id, seed=args.seed,
+                                                 method={"type": "supervised", "supervised": {"hyperparameters": hyper}})
+            while client.fine_tuning.jobs.retrieve(job.id).status == "validating_files":
+                time.sleep(0.1)
+            assert queue.claim(server.services.db, worker_id="bench").id == job.id
+            env = {**os.environ, "OPENFT_DATA_DIR": str(data_dir), "OPENFT_DATABASE_URL": settings.resolved_database_url}
+            result = measured([sys.executable, "-m", "openft.train", job.id], env)
+            done = client.fine_tuning.jobs.retrieve(job.id)
+            assert done.status == "succeeded", done.error
+            log = (data_dir / "jobs" / job.id / "train.log")
+            text = result["output"] + (log.read_text() if log.exists() else "")
+            result["train_runtime"] = float(re.findall(r"'train_runtime': '?([0-9.]+)", text)[-1])
+            return result, done.trained_tokens
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--examples", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data-dir", type=Path, default=None, help="reuse a data dir holding the built-in model cache")
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--model-path", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.baseline:
+        return run_baseline(args)
+
+    from openft.train.models import builtin_model_dir
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="openft-bench-"))
+    model_path = builtin_model_dir(data_dir)
+    data = data_dir / "bench.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in dataset(args.examples)))
+
+    baseline = measured([sys.executable, __file__, "--baseline", "--data", str(data), "--model-path", str(model_path),
+                         "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed)], dict(os.environ))
+    baseline["train_runtime"] = json.loads(baseline["output"].split("BENCH ", 1)[1].splitlines()[0])["train_runtime"]
+    ours, tokens = run_openft(args, data, data_dir)
+
+    import torch
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+    print(f"device: {device}; torch {torch.__version__}; {args.examples} examples x {args.epochs} epoch(s), batch {args.batch_size}; trained tokens {tokens}")
+    print(f"{'':22}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}{'peak RSS MB':>13}")
+    for name, run in (("plain TRL SFTTrainer", baseline), ("openft job", ours)):
+        print(f"{name:22}{tokens / run['train_runtime']:12.1f}{tokens / run['wall']:15.1f}{run['train_runtime']:9.1f}{run['wall']:11.1f}{run['peak_rss_mb']:13.0f}")
+    print(f"ratio openft/baseline: train throughput {baseline['train_runtime'] / ours['train_runtime']:.2f}x, "
+          f"process throughput {baseline['wall'] / ours['wall']:.2f}x, peak memory {ours['peak_rss_mb'] / baseline['peak_rss_mb']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

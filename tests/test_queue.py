@@ -1,0 +1,70 @@
+"""The queue: atomic claims, heartbeats and the stalled-job sweep (no training involved)."""
+
+from __future__ import annotations
+
+from openft import ids, queue
+from openft.store import events as event_store
+from openft.store import jobs as job_store
+from openft.store.db import Database
+from openft.store.migrate import upgrade
+from openft.store.tables import JobRow
+
+import pytest
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'q.db'}")
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+def _queued(db) -> str:
+    with db.write() as session:
+        job = job_store.add_job(session, row=JobRow(
+            id=ids.job_id(), project_id="p", organization_id="o", organization_name="o", created_at=ids.now(),
+            model="m", base_model="m", status="queued", training_file="file-x", seed=1,
+            method={"type": "supervised", "supervised": {"hyperparameters": {}}}, result_files=[],
+        ))
+        return job.id
+
+
+def _status(db, job_id):
+    with db.read() as session:
+        return job_store.get_job_any_project(session, job_id=job_id)
+
+
+def test_claims_oldest_first_and_never_twice(db):
+    first, second = _queued(db), _queued(db)
+    assert queue.claim(db, worker_id="w1").id == first
+    assert queue.claim(db, worker_id="w2").id == second
+    assert queue.claim(db, worker_id="w3") is None
+    job = _status(db, first)
+    assert (job.status, job.worker_id, job.attempts) == ("running", "w1", 1)
+
+
+def test_stalled_jobs_are_requeued_then_failed_after_max_attempts(db):
+    job_id = _queued(db)
+    for attempt in range(1, queue.MAX_ATTEMPTS + 1):
+        assert queue.claim(db, worker_id=f"w{attempt}").id == job_id
+        with db.write() as session:
+            job_store.get_job_any_project(session, job_id=job_id).heartbeat_at = ids.now() - 3600
+        assert queue.sweep_stalled(db, stale_after=60) == [job_id]
+        expected = "queued" if attempt < queue.MAX_ATTEMPTS else "failed"
+        assert _status(db, job_id).status == expected
+    job = _status(db, job_id)
+    assert job.error["code"] == "worker_lost" and "stopped responding" in job.error["message"]
+    with db.read() as session:
+        levels = [e.level for e in event_store.list_events(session, job=job, after=None, limit=50).items]
+    assert levels[0] == "error" and levels.count("warn") == queue.MAX_ATTEMPTS - 1
+
+
+def test_heartbeat_keeps_a_job_alive(db):
+    job_id = _queued(db)
+    queue.claim(db, worker_id="w")
+    with db.write() as session:
+        job_store.get_job_any_project(session, job_id=job_id).heartbeat_at = ids.now() - 3600
+    queue.heartbeat(db, job_ids=[job_id], worker_id="w")
+    assert queue.sweep_stalled(db, stale_after=60) == []
+    assert _status(db, job_id).status == "running"
