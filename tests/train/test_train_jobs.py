@@ -86,6 +86,41 @@ def test_cancel_stops_training_within_seconds_and_keeps_events(tiny_server):
         assert "Fine-tuning job cancelled" in messages and any(m.startswith("Step 1/4000") for m in messages)
 
 
+def test_pause_snapshots_and_resume_continues_from_the_same_step(tiny_server):
+    import base64
+
+    server = tiny_server()
+    with sync_client(server.url) as client:
+        job = client.fine_tuning.jobs.create(
+            model="tiny", training_file=upload(client, chat_rows(200)),
+            method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": 4}}},
+        )
+        deadline = time.monotonic() + 180
+        while not metrics(client, job.id):
+            assert time.monotonic() < deadline, "training never started"
+            time.sleep(0.2)
+        paused = client.fine_tuning.jobs.with_raw_response.pause(job.id).http_response.json()
+        assert paused["status"] == "paused"
+        worker = server.app.state.worker.worker
+        deadline = time.monotonic() + 30
+        while worker.children:
+            assert time.monotonic() < deadline, "the paused trainer did not stop"
+            time.sleep(0.1)
+        snapshot = client.fine_tuning.jobs.checkpoints.list(job.id).data[0]
+        assert snapshot.fine_tuned_model_checkpoint.endswith(f":ckpt-step-{snapshot.step_number}")
+        assert snapshot.fine_tuned_model_checkpoint in {m.id for m in client.models.list()}
+        assert client.fine_tuning.jobs.resume(job.id).status == "queued"
+        done = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=300)
+        assert done.status == "succeeded", done.error
+        messages = [e.message for e in client.fine_tuning.jobs.list_events(job.id, limit=1000)]
+        assert f"Resuming training from step {snapshot.step_number}, where the job was paused" in messages
+        steps = [m["step"] for m in metrics(client, job.id)]
+        assert steps == list(range(1, 101))  # no step trained twice, none skipped
+        csv_text = base64.b64decode(client.files.content(done.result_files[0]).read()).decode()
+        lines = csv_text.splitlines()
+        assert lines[0] == "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy" and len(lines) == 101
+
+
 def test_training_crash_fails_the_job_and_the_server_keeps_serving(tiny_server):
     server = tiny_server()
     with sync_client(server.url) as client:

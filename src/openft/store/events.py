@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from sqlalchemy import select
+
 from openft import ids
 from openft.store.pages import Page, paginate
 from openft.store.tables import EventRow, JobRow
-from sqlalchemy import select
 
 
 def add_event(
@@ -18,6 +19,12 @@ def add_event(
     )
     session.add(row)
     return row
+
+
+def metrics_data(session: Session, *, job: JobRow) -> list[dict]:
+    """The data of every metrics event of a job, oldest first."""
+    query = select(EventRow.data).where(EventRow.job_pk == job.pk, EventRow.type == "metrics").order_by(EventRow.pk)
+    return [data for data in session.scalars(query) if data]
 
 
 def list_events(session: Session, *, job: JobRow, after: str | None, limit: int) -> Page[EventRow]:

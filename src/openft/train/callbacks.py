@@ -74,8 +74,10 @@ class ReporterCallback(TrainerCallback):
         request = self.reporter.should_stop()
         if not request:
             return
-        if request == PAUSE and self._checkpointed_step != step:
-            self._checkpoint(model, step, metrics)
+        if request == PAUSE:
+            if self._checkpointed_step != step:
+                self._checkpoint(model, step, metrics)
+            control.should_save = True  # the Trainer saves its full state (optimizer, scheduler, RNG) to resume from
         self.stopped = request
         control.should_training_stop = True
 

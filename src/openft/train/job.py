@@ -94,22 +94,35 @@ def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> N
     namer = ModelNamer(shown_model=job.model, organization=job.organization_name, suffix=job.suffix)
     progress = JobProgress(db, storage, job.id, namer, base_id)
 
-    from openft.train.sft import SFTSpec, train_sft  # the ML stack loads only here
+    from openft.train.sft import SFTSpec, paused_state, train_sft  # the ML stack loads only here
 
+    resume_from = paused_state(storage.job_dir(job.id))
+    if resume_from is not None:
+        progress.note(f"Resuming training from step {resume_from.name.split('-')[-1]}, where the job was paused")
     result = train_sft(SFTSpec(
         model_source=source, data_dir=storage.root, output_dir=storage.job_dir(job.id), training_file=training,
         validation_file=validation, fmt=report.format, hyperparameters=hyperparameters,
         base_learning_rate=config.base_learning_rate, seed=job.seed, full_finetune=config.full_finetune,
-        max_length=config.context_length,
+        max_length=config.context_length, resume_from=resume_from,
     ), progress)
     if result.stopped:
         log.info("job %s stopped on request (%s) at step %d", job.id, result.stopped, result.steps)
         return
-    _succeed(db, storage, job, namer.final(), base_id, result, progress.rows)
+    _succeed(db, storage, job, namer.final(), base_id, result)
+    for state in storage.job_dir(job.id).glob("checkpoint-*"):
+        storage.remove(state.relative_to(storage.root))
 
 
-def _succeed(db: Database, storage: Storage, job: JobRow, model_name: str, base_id: str, result, rows) -> None:
-    content = encoded(step_metrics_csv(rows))
+def _step_rows(db: Database, job: JobRow) -> list[dict]:
+    """One row per step from the job's metrics events; a step trained twice (after a lost
+    worker) keeps its latest figures."""
+    with db.read() as session:
+        by_step = {data["step"]: data for data in event_store.metrics_data(session, job=job)}
+    return [by_step[step] for step in sorted(by_step)]
+
+
+def _succeed(db: Database, storage: Storage, job: JobRow, model_name: str, base_id: str, result) -> None:
+    content = encoded(step_metrics_csv(_step_rows(db, job)))
     temp = storage.incoming()
     temp.write_bytes(content)
     file_id = ids.file_id()

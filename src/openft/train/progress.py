@@ -37,7 +37,6 @@ class JobProgress:
         self.db, self.storage, self.job_id = db, storage, job_id
         self.namer, self.base_model = namer, base_model
         self.total_steps = 0
-        self.rows: list[dict] = []  # one per step, for the result file
         self._started = time.monotonic()
 
     def on_start(self, *, total_steps: int, steps_per_epoch: int, n_epochs: int) -> None:
@@ -45,7 +44,6 @@ class JobProgress:
         self._started = time.monotonic()
 
     def on_step(self, step: int, metrics: dict) -> None:
-        self.rows.append({"step": step, **metrics})
         elapsed = time.monotonic() - self._started
         remaining = elapsed / max(step, 1) * (self.total_steps - step)
         with self.db.write() as session:
@@ -85,9 +83,12 @@ class JobProgress:
                 checkpoint_store.delete_checkpoint(session, row=row)
 
     def on_warning(self, message: str) -> None:
+        self.note(message, level="warn")
+
+    def note(self, message: str, *, level: str = "info") -> None:
         with self.db.write() as session:
             job = job_store.get_job_any_project(session, job_id=self.job_id)
-            event_store.add_event(session, job=job, level="warn", message=message)
+            event_store.add_event(session, job=job, level=level, message=message)
 
     def should_stop(self) -> str | None:
         with self.db.read() as session:

@@ -53,6 +53,7 @@ class SFTSpec:
     max_length: int | None = None  # default min(model context, 2048)
     lora: LoraSettings = field(default_factory=LoraSettings)
     valid_interval: int | None = None  # steps between validation mini-batches; default ~20 per run
+    resume_from: Path | None = None  # a Trainer state saved when the job was paused
 
 
 @dataclass
@@ -93,7 +94,7 @@ def train_sft(spec: SFTSpec, reporter: Reporter) -> SFTResult:
         peft_config=None if spec.full_finetune else _lora_config(spec.lora),
         callbacks=[callback],
     )
-    trainer.train()
+    trainer.train(resume_from_checkpoint=str(spec.resume_from) if spec.resume_from else None)
 
     final_dir = None if callback.stopped else checkpoints.save_model(trainer.model, tokenizer, _final_dir(spec))
     return SFTResult(
@@ -164,6 +165,12 @@ def _lora_config(lora: LoraSettings) -> LoraConfig:
         target_modules=lora.target_modules,
         task_type="CAUSAL_LM",
     )
+
+
+def paused_state(output_dir: Path) -> Path | None:
+    """The newest Trainer state a pause left in ``output_dir`` (``checkpoint-N``), if any."""
+    states = [p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(states, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
 def _checkpoint_root(spec: SFTSpec) -> Path:

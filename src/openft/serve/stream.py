@@ -1,0 +1,62 @@
+"""Stream: one job's events, handed from the engine's thread to an asyncio task or a plain thread.
+
+The API consumes with ``async for`` (events cross threads with ``call_soon_threadsafe``); benches
+and tests may iterate synchronously. ``cancel`` tells the engine nobody listens any more, and
+the engine drops the job's sequences at its next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+from openft.serve.generation import Completed, Event, Failed
+
+FINAL = (Completed, Failed)
+
+
+class Stream:
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None):
+        self._loop = loop
+        self._async: asyncio.Queue | None = asyncio.Queue() if loop else None
+        self._sync: queue.Queue | None = None if loop else queue.Queue()
+        self._cancelled = threading.Event()
+
+    def emit(self, event: Event) -> None:
+        """Called from the engine's thread."""
+        if self._sync is not None:
+            self._sync.put(event)
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._async.put_nowait, event)
+        except RuntimeError:  # the event loop is closed: nobody is listening
+            self._cancelled.set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    async def next(self) -> Event:
+        return await self._async.get()
+
+    def get(self, timeout: float | None = None) -> Event:
+        return self._sync.get(timeout=timeout)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            event = await self.next()
+            yield event
+            if isinstance(event, FINAL):
+                return
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            event = self.get()
+            yield event
+            if isinstance(event, FINAL):
+                return
