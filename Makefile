@@ -31,7 +31,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not train and not e2e"
+	$(BIN)/python -m pytest -q -m "not train and not serve and not e2e"
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,11 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = 5.0
     stale_after_seconds: int = 60
     stop_grace_seconds: float = 10.0  # after cancel/pause, how long the trainer gets before a signal
+    # Inference (/v1/chat/completions, /v1/completions), loaded on the first request.
+    serve_engine: Literal["auto", "transformers", "vllm"] = "auto"  # auto: vLLM when installed and a GPU is present
+    serve_max_adapters: int = 8  # LoRA adapters kept loaded per base model (least recently used evicted)
+    serve_max_batch_size: int = 16  # sequences decoded together
+    serve_default_max_tokens: int = 4096  # cap when a request sets no max_tokens (the context is the other limit)
 
     @property
     def resolved_database_url(self) -> str:

@@ -67,7 +67,8 @@ def _spec():
     return spec, registry, routes
 
 
-def response_schema(method: str, path: str) -> dict | None:
+def response_schema(method: str, path: str, *, known_only: bool = False) -> dict | None:
+    """The 200 schema of a path in the subset; None where it has none (or, with known_only, is not in it)."""
     _, _, routes = _spec()
     for pattern, template, operations in routes:
         if pattern.match(path) and method.lower() in operations:
@@ -76,6 +77,8 @@ def response_schema(method: str, path: str) -> dict | None:
             if schema is None:
                 return None
             return _rebase(schema)
+    if known_only:
+        return None
     raise AssertionError(f"{method} {path} is not in the official OpenAPI subset")
 
 
@@ -90,7 +93,8 @@ def check(method: str, path: str, status: int, content_type: str, body: bytes) -
         return
     payload = json.loads(body)
     _, registry, _ = _spec()
-    schema = ERROR_SCHEMA if status >= 400 else response_schema(method, path)
+    # Paths outside the subset (chat, completions) are checked by the SDK's strict types alone.
+    schema = ERROR_SCHEMA if status >= 400 else response_schema(method, path, known_only=True)
     if schema is None:
         return
     validator = jsonschema.Draft202012Validator(schema, registry=registry)

@@ -1,10 +1,6 @@
-"""Fixtures for the training tests: the built-in model's cache, a tiny random model with the
-real SmolLM2 tokenizer, JSONL writing, a Reporter that records what training tells it, and a
-tool-calling example.
-
-The built-in model is converted once into OPENFT_TEST_DATA_DIR, or else pytest's cache
-directory (.pytest_cache, ignored by git), and reused by later runs (~35 s the first time).
-"""
+"""Fixtures for the training tests: JSONL writing, a Reporter that records what training tells
+it, and a tool-calling example. The built-in model, its tokenizer and the tiny model live in
+tests/conftest.py, shared with every tier."""
 
 from __future__ import annotations
 
@@ -14,57 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def data_dir(request, tmp_path_factory) -> Path:
-    if os.environ.get("OPENFT_TEST_DATA_DIR"):
-        return Path(os.environ["OPENFT_TEST_DATA_DIR"])
-    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-    return Path(cache.mkdir("openft-train-data")) if cache else tmp_path_factory.mktemp("openft-train-data")
-
-
-@pytest.fixture(scope="session")
-def builtin_dir(data_dir) -> Path:
-    from openft.train.models import builtin_model_dir
-
-    return builtin_model_dir(data_dir)
-
-
-@pytest.fixture(scope="session")
-def tokenizer(builtin_dir):
-    """The real SmolLM2 tokenizer as shipped (pad token still <|im_end|>)."""
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(builtin_dir))
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, builtin_dir, tokenizer) -> Path:
-    """A 2-layer Llama with random weights and SmolLM2's vocabulary, tokenizer and generation config."""
-    import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
-
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
-    model.generation_config = GenerationConfig.from_pretrained(str(builtin_dir))
-    path = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 @pytest.fixture

@@ -10,11 +10,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+
+def _stop(value):
+    """A string or 1-4 strings; checked up front so errors name ``stop``, not a union branch."""
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise PydanticCustomError("invalid_type", "expected a string or an array of strings")
+    if not 1 <= len(value) <= 4:
+        raise PydanticCustomError("invalid_value", "expected between 1 and 4 stop sequences")
+    return value
+
+
+def _content(value):
+    """A string, an array of content parts, or null; checked up front like ``stop``."""
+    if value is None or isinstance(value, str) or (isinstance(value, list) and all(isinstance(p, dict) for p in value)):
+        return value
+    raise PydanticCustomError("invalid_type", "expected a string or an array of content parts")
+
+
 Penalty = Annotated[float, Field(ge=-2, le=2)]
-Stop = str | Annotated[list[str], Field(min_length=1, max_length=4)]
+Stop = Annotated[str | list[str], BeforeValidator(_stop)]
 FunctionName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
 
 
@@ -44,7 +63,7 @@ class ToolCall(_Strict):
 
 class ChatMessage(_Strict):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
+    content: Annotated[str | list[ContentPart] | None, BeforeValidator(_content)] = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None

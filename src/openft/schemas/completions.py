@@ -8,13 +8,27 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from openft.schemas.chat import Penalty, Stop, StreamOptions, Usage
 
-Prompt = str | Annotated[list[str], Field(min_length=1)] | Annotated[list[int], Field(min_length=1)] | Annotated[
-    list[Annotated[list[int], Field(min_length=1)]], Field(min_length=1)
-]
+
+def _prompt(value):
+    """A string, strings, token ids, or arrays of token ids; checked up front so errors name ``prompt``."""
+    def ids(item):
+        return isinstance(item, list) and item and all(isinstance(t, int) and not isinstance(t, bool) for t in item)
+
+    if isinstance(value, str) or ids(value):
+        return value
+    if isinstance(value, list) and value and (all(isinstance(p, str) for p in value) or all(ids(p) for p in value)):
+        return value
+    raise PydanticCustomError(
+        "invalid_type", "expected a string, an array of strings, an array of token ids or an array of token-id arrays"
+    )
+
+
+Prompt = Annotated[str | list[str] | list[int] | list[list[int]], BeforeValidator(_prompt)]
 
 
 class CompletionRequest(BaseModel):

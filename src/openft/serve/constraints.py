@@ -13,9 +13,7 @@ import numpy as np
 import torch
 
 from openft.errors import InvalidRequest, ServerError
-from openft.serve.generation import Grammar
-
-JSON_OPTIONS = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+from openft.serve.generation import JSON_STYLE, Grammar
 
 
 class TokenConstraint:
@@ -81,7 +79,7 @@ def _grammar_text(matcher_class, grammar: Grammar) -> str:
     if grammar.kind == "lark":
         return matcher_class.grammar_from_lark(grammar.source)
     try:
-        return matcher_class.grammar_from_json_schema(grammar.source, defaults=JSON_OPTIONS)
+        return matcher_class.grammar_from_json_schema(grammar.source, defaults=JSON_STYLE)
     except ValueError as exc:
         raise InvalidRequest(f"Invalid '{grammar.param}': {exc}", param=grammar.param, code="invalid_grammar") from exc
 

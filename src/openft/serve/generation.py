@@ -27,6 +27,10 @@ class Sampling:
     logprobs: int | None = None  # None: off; k: each token's logprob and the k most likely alternatives
 
 
+# JSON as OpenAI writes it: ", " and ": " separators and no other whitespace (llguidance options).
+JSON_STYLE = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+
+
 @dataclass(frozen=True)
 class Grammar:
     """Output constrained to a JSON schema or a Lark grammar (llguidance syntax)."""

@@ -1,0 +1,105 @@
+"""/v1/chat/completions and /v1/completions: answers from base, fine-tuned and checkpoint models.
+
+The model name resolves within the caller's project (``serve.registry``); the engine is created
+on the first request (the ML stack loads then, never at start-up). A reply waits for the engine
+to accept the job, so bad prompts and unknown models are plain 4xx; a streamed reply is
+server-sent events ending with ``data: [DONE]``, and an error after the first byte is sent as a
+``data: {"error": ...}`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from openft import ids
+from openft.api.chat_reply import ChatReply
+from openft.api.completion_reply import CompletionReply
+from openft.api.deps import Caller, Svc
+from openft.api.generation import chat_job, completion_job, used_tools
+from openft.errors import APIError, ServerError
+from openft.schemas.chat import ChatCompletionRequest
+from openft.schemas.completions import CompletionRequest
+from openft.serve.generation import Failed, GenerationJob
+from openft.serve.inference import Engine, LazyEngine
+from openft.serve.registry import ModelTarget, Registry
+from openft.serve.stream import Stream
+
+router = APIRouter(tags=["chat"])
+_engine_lock = threading.Lock()
+
+
+@router.post("/chat/completions")
+async def create_chat_completion(body: ChatCompletionRequest, request: Request, svc: Svc, caller: Caller):
+    target = await run_in_threadpool(_resolve, svc, caller.project_id, body.model)
+    job = chat_job(body, target)
+    reply = ChatReply(body, used_tools(body), completion_id="chatcmpl-" + ids.random_token(29), created=ids.now())
+    return await _answer(request, job, reply, streaming=bool(body.stream))
+
+
+@router.post("/completions")
+async def create_completion(body: CompletionRequest, request: Request, svc: Svc, caller: Caller):
+    target = await run_in_threadpool(_resolve, svc, caller.project_id, body.model)
+    job = completion_job(body, target)
+    reply = CompletionReply(body, completion_id="cmpl-" + ids.random_token(29), created=ids.now())
+    return await _answer(request, job, reply, streaming=bool(body.stream))
+
+
+def _resolve(svc, project_id: str, name: str) -> ModelTarget:
+    with svc.db.read() as session:
+        return Registry(svc.settings, svc.catalog, svc.storage).resolve(session, project_id=project_id, name=name)
+
+
+def _engine(request: Request) -> Engine:
+    with _engine_lock:
+        if getattr(request.app.state, "engine", None) is None:
+            request.app.state.engine = LazyEngine(request.app.state.settings)
+    return request.app.state.engine.get()
+
+
+async def _answer(request: Request, job: GenerationJob, reply, *, streaming: bool):
+    engine = await run_in_threadpool(_engine, request)
+    stream = engine.submit(job, Stream(asyncio.get_running_loop()))
+    try:
+        first = await stream.next()
+        _raise_failure(first)
+        reply.accepted(first)
+        if streaming:
+            return StreamingResponse(_events(stream, reply), media_type="text/event-stream")
+        async for event in stream:
+            _raise_failure(event)
+            reply.on_event(event)
+        return reply.completion()
+    except BaseException:  # a failure, or the caller went away: the engine stops generating
+        stream.cancel()
+        raise
+
+
+async def _events(stream: Stream, reply):
+    try:
+        for chunk in reply.opening():
+            yield _sse(chunk)
+        async for event in stream:
+            if isinstance(event, Failed):
+                error = event.error if isinstance(event.error, APIError) else ServerError(str(event.error))
+                yield _sse(error.body())
+                return
+            for chunk in reply.on_event(event):
+                yield _sse(chunk)
+        yield "data: [DONE]\n\n"
+    finally:
+        stream.cancel()
+
+
+def _raise_failure(event) -> None:
+    if isinstance(event, Failed):
+        raise event.error if isinstance(event.error, APIError) else ServerError(str(event.error))
+
+
+def _sse(payload: dict) -> str:
+    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"

@@ -1,0 +1,56 @@
+"""AdapterSet: LoRA adapters swapped on one loaded base model, never a copy of the base.
+
+The first adapter wraps the base in a ``PeftModel``; later ones are loaded beside it by name,
+kept in a ``PinnedLRU`` (adapters in use are never evicted) and deleted when they fall out.
+A batch may mix adapters: each row names its adapter, ``__base__`` for the plain base model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from openft.serve.lru import PinnedLRU
+
+BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch
+
+
+class AdapterSet:
+    def __init__(self, model, capacity: int):
+        self.module = model  # the base model, then the PeftModel wrapping it
+        self.wrapped = False
+        self._lru = PinnedLRU(capacity, self._unload)
+        self._loaded = 0
+
+    def acquire(self, directory: Path) -> str:
+        """The adapter's name, loading it if needed; pinned until ``release(directory)``."""
+        return self._lru.acquire(str(directory), lambda: self._load(directory))
+
+    def release(self, directory: Path) -> None:
+        self._lru.release(str(directory))
+
+    def loaded(self) -> list[str]:
+        """Adapter directories in memory, least recently used first."""
+        return [str(key) for key in self._lru.keys()]
+
+    def row_names(self, adapters: list[str | None]) -> list[str] | None:
+        """PEFT's ``adapter_names`` for a batch, or None while no adapter was ever loaded."""
+        return [name or BASE for name in adapters] if self.wrapped else None
+
+    def _load(self, directory: Path) -> str:
+        from peft import PeftModel
+
+        self._loaded += 1
+        name = f"adapter_{self._loaded}"
+        if self.wrapped:
+            self.module.load_adapter(str(directory), adapter_name=name, is_trainable=False)
+        else:
+            self.module = PeftModel.from_pretrained(self.module, str(directory), adapter_name=name, is_trainable=False)
+            self.wrapped = True
+        self.module.eval()
+        return name
+
+    def _unload(self, _directory: str, name: str) -> None:
+        with warnings.catch_warnings():  # PEFT warns when the deleted adapter was its "active" one
+            warnings.simplefilter("ignore", UserWarning)
+            self.module.delete_adapter(name)

@@ -1,0 +1,107 @@
+"""ModelPool: the models loaded in this process, and leases on them for one job at a time.
+
+Each configured base model is loaded once (on first use) with the training code's loader, so
+it has the same pad token and chat template the adapters were trained with. Fine-tuned LoRA
+models become adapters on their base (see ``AdapterSet``); fully fine-tuned weights are loaded
+on their own and kept in a small LRU. A ``Lease`` pins what a job uses until it ends.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from openft.serve.adapters import AdapterSet
+from openft.serve.constraints import GrammarCompiler
+from openft.serve.lru import PinnedLRU
+from openft.serve.registry import ModelTarget
+
+MAX_FULL_MODELS = 2
+
+
+@dataclass
+class LoadedModel:
+    tokenizer: object
+    adapters: AdapterSet
+    stop_ids: frozenset[int]
+    context_length: int
+    vocab_size: int
+    device: torch.device
+    grammar: GrammarCompiler = field(repr=False)
+    cache_arg: str = "cache"  # "past_key_values" before transformers renamed it
+
+    @torch.inference_mode()
+    def forward(self, input_ids, attention_mask, position_ids, cache, adapters: list[str | None]):
+        """One step for a batch: the last position's logits (float32, on the CPU) and the updated cache."""
+        names = self.adapters.row_names(adapters)
+        extra = {"adapter_names": names} if names is not None else {}
+        extra[self.cache_arg] = cache
+        output = self.adapters.module(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+            use_cache=True, logits_to_keep=1, **extra,
+        )
+        return output.logits[:, -1, :].float().cpu(), output[self.cache_arg]
+
+
+@dataclass
+class Lease:
+    model: LoadedModel
+    adapter: str | None
+    release: Callable[[], None]
+
+
+class ModelPool:
+    def __init__(self, data_dir: Path, *, max_adapters: int, device: str | None = None):
+        self.data_dir = Path(data_dir)
+        self.max_adapters = max_adapters
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        on_gpu = self.device.type == "cuda"
+        self.dtype = torch.bfloat16 if on_gpu and torch.cuda.is_bf16_supported() else torch.float32
+        self.bases: dict[str, LoadedModel] = {}
+        self._full = PinnedLRU(MAX_FULL_MODELS, lambda _key, _model: None)
+
+    def lease(self, target: ModelTarget) -> Lease:
+        if target.weights_dir is not None:
+            key = str(target.weights_dir)
+            model = self._full.acquire(key, lambda: self._load(target.weights_dir, target))
+            return Lease(model, None, lambda: self._full.release(key))
+        model = self.base(target)
+        if target.adapter_dir is None:
+            return Lease(model, None, lambda: None)
+        name = model.adapters.acquire(target.adapter_dir)
+        return Lease(model, name, lambda: model.adapters.release(target.adapter_dir))
+
+    def base(self, target: ModelTarget) -> LoadedModel:
+        if target.base_id not in self.bases:
+            from openft.train.models import resolve_model_path
+
+            self.bases[target.base_id] = self._load(resolve_model_path(target.base_source, self.data_dir), target)
+        return self.bases[target.base_id]
+
+    def _load(self, path, target: ModelTarget) -> LoadedModel:
+        from openft.train.models import context_length, load_model_and_tokenizer
+
+        model, tokenizer = load_model_and_tokenizer(path, dtype=self.dtype)
+        model.to(self.device).eval()
+        stops = stop_token_ids(tokenizer, model)
+        eos = tokenizer.eos_token_id if tokenizer.eos_token_id in stops else min(stops)
+        vocab = model.get_output_embeddings().weight.shape[0]
+        return LoadedModel(
+            tokenizer=tokenizer, adapters=AdapterSet(model, self.max_adapters), stop_ids=stops,
+            context_length=min(target.context_length, context_length(model)), vocab_size=vocab,
+            device=self.device, grammar=GrammarCompiler(tokenizer, vocab, eos),
+            cache_arg="cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values",
+        )
+
+
+def stop_token_ids(tokenizer, model) -> frozenset[int]:
+    """The tokens that end an answer: the tokenizer's and the generation config's end tokens."""
+    generation = model.generation_config.eos_token_id if model.generation_config is not None else None
+    ids = set()
+    for value in (tokenizer.eos_token_id, model.config.eos_token_id, generation):
+        ids.update(value if isinstance(value, list) else [value])
+    return frozenset(i for i in ids if i is not None)
