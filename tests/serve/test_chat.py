@@ -102,3 +102,8 @@ def test_messages_of_every_role_render(sdk):
     ]
     reply = sdk.chat.completions.create(model=MODELS.base, messages=messages, max_tokens=3)
     assert reply.usage.prompt_tokens > 40 and reply.choices[0].message.content is not None
+
+
+def test_top_p_near_zero_keeps_only_the_most_likely_token(sdk):
+    sampled = sdk.chat.completions.create(model=MODELS.base, messages=HELLO, max_tokens=8, top_p=0.0, seed=4)
+    assert sampled.choices[0].message.content == greedy(sdk).choices[0].message.content

@@ -12,6 +12,7 @@ import threading
 from typing import Protocol
 
 from openft.config import Settings
+from openft.errors import ServerError
 from openft.serve.generation import GenerationJob
 from openft.serve.stream import Stream
 
@@ -35,6 +36,8 @@ def create_engine(settings: Settings) -> Engine:
     if choice == "auto":
         choice = "vllm" if vllm_usable() else "transformers"
     if choice == "vllm":
+        if importlib.util.find_spec("vllm") is None:
+            raise ServerError("OPENFT_SERVE_ENGINE is 'vllm' but vLLM is not installed (pip install 'openft[vllm]').")
         from openft.serve.vllm_engine import VLLMEngine
 
         return VLLMEngine(settings)

@@ -46,7 +46,7 @@ class JobTracker:
         if self.open:
             return
         self._release()
-        if not self.failed:
+        if not self.abandoned:
             self.stream.emit(Completed(self.prompt_tokens, self.completion_tokens))
 
 

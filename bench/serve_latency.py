@@ -1,0 +1,201 @@
+"""Serve latency: time to first token (TTFT) and tokens per second of the built-in model and of a
+LoRA adapter on it, through openft's /v1/chat/completions against plain `transformers.generate`,
+same prompts, greedy, in one process and one run.
+
+    .venv/bin/python bench/serve_latency.py [--max-tokens 64 --repeats 3 --concurrency 8 --data-dir DIR]
+
+The baseline is what a user writes by hand: the model (wrapped with `PeftModel` for the adapter)
+and `generate(do_sample=False)` with a `TextIteratorStreamer`, one request at a time. openft runs
+its real path: a server with the official SDK streaming the answer over HTTP (SSE), so its TTFT
+includes HTTP, the chat template and scheduling. The adapter is an untrained LoRA of the shape a
+job produces (r=8, alpha 16, all linear layers; B=0, so answers match the base model's), or
+`--adapter DIR`. Last, `--concurrency` requests at once (half base, half adapter) against the
+same requests run one after another with `generate`: aggregate tokens per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ADAPTER_MODEL = "ft:SmolLM2-135M-Instruct:openft:bench:Bench001"
+PROMPTS = [
+    "Write a short story about a lighthouse keeper.",
+    "Explain how a bicycle stays upright.",
+    "Describe a walk through a rainy city.",
+    "List some ideas for a birthday party.",
+]
+
+
+def make_adapter(model_path: str, out: Path) -> Path:
+    from peft import LoraConfig, get_peft_model
+
+    from openft.train.models import load_model_and_tokenizer
+
+    model, tokenizer = load_model_and_tokenizer(model_path)
+    config = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
+    get_peft_model(model, config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def baseline_run(model, tokenizer, prompt: str, max_tokens: int) -> dict:
+    import torch
+    from transformers import TextIteratorStreamer
+
+    messages = [{"role": "user", "content": prompt}]
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    result = {}
+
+    def generate():
+        with torch.inference_mode():
+            result["ids"] = model.generate(**inputs, max_new_tokens=max_tokens, do_sample=False, streamer=streamer,
+                                           pad_token_id=tokenizer.pad_token_id)
+
+    start = time.perf_counter()
+    thread = threading.Thread(target=generate)
+    thread.start()
+    ttft, text = None, ""
+    for piece in streamer:
+        if piece and ttft is None:
+            ttft = time.perf_counter() - start
+        text += piece
+    thread.join()
+    total = time.perf_counter() - start
+    tokens = result["ids"].shape[1] - inputs["input_ids"].shape[1]
+    return {"ttft": ttft, "total": total, "tokens": tokens, "text": text}
+
+
+def openft_run(client, model: str, prompt: str, max_tokens: int) -> dict:
+    start = time.perf_counter()
+    stream = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=0,
+        stream=True, stream_options={"include_usage": True},
+    )
+    ttft, text, tokens = None, "", 0
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            ttft = ttft if ttft is not None else time.perf_counter() - start
+            text += chunk.choices[0].delta.content
+        if chunk.usage:
+            tokens = chunk.usage.completion_tokens
+    return {"ttft": ttft, "total": time.perf_counter() - start, "tokens": tokens, "text": text}
+
+
+def summary(runs: list[dict]) -> dict:
+    return {
+        "ttft": statistics.median(r["ttft"] for r in runs),
+        "tok_s": sum(r["tokens"] for r in runs) / sum(r["total"] for r in runs),
+        "decode_tok_s": sum(r["tokens"] - 1 for r in runs) / sum(r["total"] - r["ttft"] for r in runs),
+        "tokens": sum(r["tokens"] for r in runs) / len(runs),
+    }
+
+
+def timed(repeats: int, run) -> list[dict]:
+    run(PROMPTS[0])  # warm-up: loads, first-call costs
+    return [run(PROMPTS[i % len(PROMPTS)]) for i in range(repeats)]
+
+
+def start_server(data_dir: Path, adapter: Path):
+    import shutil
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from openft.config import Settings
+    from openft.store import models as model_store
+    from openft.store.tables import ModelRow
+    from support.server import RunningServer
+
+    server_dir = Path(tempfile.mkdtemp(prefix="openft-serve-bench-"))
+    (server_dir / "models").symlink_to((data_dir / "models").resolve(), target_is_directory=True)
+    server = RunningServer(Settings(data_dir=server_dir, embedded_worker=False)).start()
+    shutil.copytree(adapter, server_dir / "jobs" / "bench" / "final")
+    with server.services.db.write() as session:
+        model_store.add_model(session, row=ModelRow(
+            id=ADAPTER_MODEL, project_id="proj_default", owned_by="org-openft", job_id="bench", created_at=int(time.time()),
+            base_model="SmolLM2-135M-Instruct", path="jobs/bench/final",
+        ))
+    return server
+
+
+def concurrent(args, client, base, tuned, tokenizer) -> tuple[float, float]:
+    """Aggregate tokens/s: openft serving N requests at once vs generate() running them in turn."""
+    jobs = [(ADAPTER_MODEL if i % 2 else "SmolLM2-135M-Instruct", PROMPTS[i % len(PROMPTS)]) for i in range(args.concurrency)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        runs = list(pool.map(lambda job: openft_run(client, job[0], job[1], args.max_tokens), jobs))
+    ours = sum(r["tokens"] for r in runs) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    runs = [baseline_run(tuned if model == ADAPTER_MODEL else base, tokenizer, prompt, args.max_tokens) for model, prompt in jobs]
+    return ours, sum(r["tokens"] for r in runs) / (time.perf_counter() - start)
+
+
+def commit() -> str:
+    head = (ROOT / ".git" / "HEAD").read_text().strip() if (ROOT / ".git" / "HEAD").exists() else "unknown"
+    if head.startswith("ref: "):
+        ref = ROOT / ".git" / head[5:]
+        packed = ROOT / ".git" / "packed-refs"
+        if ref.exists():
+            return ref.read_text().strip()
+        lines = packed.read_text().splitlines() if packed.exists() else []
+        return next((line.split()[0] for line in lines if line.endswith(head[5:])), "unknown")
+    return head
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--data-dir", type=Path, default=None, help="a data dir holding the built-in model cache")
+    parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter dir for the built-in model")
+    args = parser.parse_args()
+
+    import openai
+    import torch
+    from peft import PeftModel
+
+    from openft.train.models import builtin_model_dir, load_model_and_tokenizer
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="openft-bench-"))
+    model_path = str(builtin_model_dir(data_dir))
+    adapter = args.adapter or make_adapter(model_path, Path(tempfile.mkdtemp(prefix="openft-adapter-")) / "adapter")
+    base, base_tokenizer = load_model_and_tokenizer(model_path)
+    tuned_base, _ = load_model_and_tokenizer(model_path)
+    tuned = PeftModel.from_pretrained(tuned_base, str(adapter)).eval()
+    server = start_server(data_dir, adapter)
+    client = openai.OpenAI(base_url=server.url, api_key="sk-bench", max_retries=0)
+    try:
+        rows = {}
+        for name, model, served in (("base", base.eval(), "SmolLM2-135M-Instruct"), ("LoRA adapter", tuned, ADAPTER_MODEL)):
+            rows[name] = (
+                summary(timed(args.repeats, lambda p, m=model: baseline_run(m, base_tokenizer, p, args.max_tokens))),
+                summary(timed(args.repeats, lambda p, s=served: openft_run(client, s, p, args.max_tokens))),
+            )
+        ours_agg, base_agg = concurrent(args, client, base, tuned, base_tokenizer)
+    finally:
+        server.stop()
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+    print(f"machine: {platform.node()}; device: {device}; torch {torch.__version__}; commit {commit()}")
+    print(f"SmolLM2-135M-Instruct, greedy, max {args.max_tokens} tokens, {args.repeats} timed requests each after a warm-up")
+    print(f"{'':34}{'TTFT ms':>9}{'tok/s':>8}{'decode tok/s':>14}{'tokens':>8}")
+    for name, (plain, ours) in rows.items():
+        for label, row in ((f"{name}: transformers.generate", plain), (f"{name}: openft SSE", ours)):
+            print(f"{label:34}{row['ttft'] * 1000:9.0f}{row['tok_s']:8.1f}{row['decode_tok_s']:14.1f}{row['tokens']:8.1f}")
+        print(f"  ratio openft/generate: TTFT {ours['ttft'] / plain['ttft']:.2f}x, tok/s {ours['tok_s'] / plain['tok_s']:.2f}x")
+    print(f"{args.concurrency} concurrent requests (base + adapter): openft {ours_agg:.1f} tok/s, "
+          f"generate one at a time {base_agg:.1f} tok/s, ratio {ours_agg / base_agg:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
