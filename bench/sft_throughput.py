@@ -6,7 +6,10 @@ whole process), peak memory of each process, and the ratios.
 
 The baseline is what a user writes by hand: a `messages` dataset handed to SFTTrainer with the
 same LoRA settings (r=8, alpha=16, dropout 0.05, all linear layers), learning rate, batch size,
-epochs and seed. openft runs its real job path: the job is created through the API with the
+epochs and seed. It runs twice: with SFTConfig's defaults (TRL 1.16 turns on activation
+checkpointing; its default bf16=True is set to what the device supports, since it refuses to run
+on a CPU) and with openft's choice of no activation checkpointing, so the second ratio isolates
+the pipelines themselves. openft runs its real job path: the job is created through the API with the
 official SDK, then claimed and trained by `python -m openft.train JOB_ID` exactly as a worker does.
 Both processes are timed and measured from outside (wall time, peak RSS via wait4) and report the
 trainer's own `train_runtime`.
@@ -56,10 +59,13 @@ def run_baseline(args) -> None:
     tokenizer = AutoTokenizer.from_pretrained(args.model_path)
     model = AutoModelForCausalLM.from_pretrained(args.model_path, dtype=torch.float32)
     on_gpu = torch.cuda.is_available()
+    tuned = {"bf16": on_gpu and torch.cuda.is_bf16_supported()}  # TRL's default bf16=True refuses to run on a CPU
+    if args.baseline == "matched":  # the checkpointing openft picks, so only the pipelines differ
+        tuned["activation_checkpointing"] = False
     config = SFTConfig(
         output_dir=tempfile.mkdtemp(), per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
         learning_rate=LEARNING_RATE, seed=args.seed, logging_steps=1, save_strategy="no", report_to="none",
-        disable_tqdm=True, bf16=on_gpu and torch.cuda.is_bf16_supported(), max_length=2048,
+        disable_tqdm=True, max_length=2048, **tuned,
     )
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=LoraConfig(task_type="CAUSAL_LM", **LORA))
@@ -81,17 +87,19 @@ def measured(command: list[str], env: dict) -> dict:
     return {"wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "output": output}
 
 
-def run_openft(args, data: Path, data_dir: Path) -> tuple[dict, int]:
+def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> tuple[dict, int]:
     sys.path.insert(0, str(ROOT / "tests"))
     from openft import queue
-    from openft.config import Settings
-    from support.clients import sync_client
+    from openft.config import BUILTIN_MODEL, SETTINGS_ENV, BaseModelConfig, Settings
+    from openai import OpenAI
     from support.server import RunningServer
 
-    settings = Settings(data_dir=data_dir, embedded_worker=False, validator_poll_seconds=0.1)
+    source = "builtin" if args.model_path is None else str(model_path)
+    settings = Settings(data_dir=data_dir, embedded_worker=False, validator_poll_seconds=0.1,
+                        base_models={BUILTIN_MODEL: BaseModelConfig(source=source)})
     server = RunningServer(settings).start()
     try:
-        with sync_client(server.url) as client:
+        with OpenAI(base_url=server.url, api_key="bench") as client:
             file_id = client.files.create(file=data.open("rb"), purpose="fine-tune").id
             hyper = {"n_epochs": args.epochs, "batch_size": args.batch_size, "learning_rate_multiplier": 1.0}
             job = client.fine_tuning.jobs.create(model="SmolLM2-135M-Instruct", training_file=file_id, seed=args.seed,
@@ -99,7 +107,7 @@ def run_openft(args, data: Path, data_dir: Path) -> tuple[dict, int]:
             while client.fine_tuning.jobs.retrieve(job.id).status == "validating_files":
                 time.sleep(0.1)
             assert queue.claim(server.services.db, worker_id="bench").id == job.id
-            env = {**os.environ, "OPENFT_DATA_DIR": str(data_dir), "OPENFT_DATABASE_URL": settings.resolved_database_url}
+            env = {**os.environ, SETTINGS_ENV: settings.for_training_process(data_dir, settings.resolved_database_url)}
             result = measured([sys.executable, "-m", "openft.train", job.id], env)
             done = client.fine_tuning.jobs.retrieve(job.id)
             assert done.status == "succeeded", done.error
@@ -118,9 +126,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a data dir holding the built-in model cache")
-    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", choices=["defaults", "matched"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
-    parser.add_argument("--model-path", help=argparse.SUPPRESS)
+    parser.add_argument("--model-path", type=Path, help="a local model dir for both runs instead of the built-in model")
     args = parser.parse_args()
     if args.baseline:
         return run_baseline(args)
@@ -128,24 +136,31 @@ def main() -> None:
     from openft.train.models import builtin_model_dir
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="openft-bench-"))
-    model_path = builtin_model_dir(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    model_path = args.model_path or builtin_model_dir(data_dir)
     data = data_dir / "bench.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in dataset(args.examples)))
 
-    baseline = measured([sys.executable, __file__, "--baseline", "--data", str(data), "--model-path", str(model_path),
-                         "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed)], dict(os.environ))
-    baseline["train_runtime"] = json.loads(baseline["output"].split("BENCH ", 1)[1].splitlines()[0])["train_runtime"]
-    ours, tokens = run_openft(args, data, data_dir)
+    baselines = {}
+    for variant in ("defaults", "matched"):
+        run = measured([sys.executable, __file__, "--baseline", variant, "--data", str(data), "--model-path", str(model_path),
+                        "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed)], dict(os.environ))
+        run["train_runtime"] = json.loads(run["output"].split("BENCH ", 1)[1].splitlines()[0])["train_runtime"]
+        baselines[variant] = run
+    ours, tokens = run_openft(args, data, data_dir, model_path)
 
     import torch
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
     print(f"device: {device}; torch {torch.__version__}; {args.examples} examples x {args.epochs} epoch(s), batch {args.batch_size}; trained tokens {tokens}")
-    print(f"{'':22}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}{'peak RSS MB':>13}")
-    for name, run in (("plain TRL SFTTrainer", baseline), ("openft job", ours)):
-        print(f"{name:22}{tokens / run['train_runtime']:12.1f}{tokens / run['wall']:15.1f}{run['train_runtime']:9.1f}{run['wall']:11.1f}{run['peak_rss_mb']:13.0f}")
-    print(f"ratio openft/baseline: train throughput {baseline['train_runtime'] / ours['train_runtime']:.2f}x, "
-          f"process throughput {baseline['wall'] / ours['wall']:.2f}x, peak memory {ours['peak_rss_mb'] / baseline['peak_rss_mb']:.2f}x")
+    print(f"{'':24}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}{'peak RSS MB':>13}")
+    rows = (("TRL, SFTConfig defaults", baselines["defaults"]), ("TRL, openft's settings", baselines["matched"]), ("openft job", ours))
+    for name, run in rows:
+        print(f"{name:24}{tokens / run['train_runtime']:12.1f}{tokens / run['wall']:15.1f}{run['train_runtime']:9.1f}{run['wall']:11.1f}{run['peak_rss_mb']:13.0f}")
+    for variant, label in (("defaults", "TRL defaults"), ("matched", "TRL with openft's settings")):
+        base = baselines[variant]
+        print(f"ratio openft / {label}: train throughput {base['train_runtime'] / ours['train_runtime']:.2f}x, "
+              f"process throughput {base['wall'] / ours['wall']:.2f}x, peak memory {ours['peak_rss_mb'] / base['peak_rss_mb']:.2f}x")
 
 
 if __name__ == "__main__":
