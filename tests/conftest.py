@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 
 import pytest
-
-from openft.config import Settings
 from support.clients import async_client, sync_client
 from support.databases import backends, postgres_schema
 from support.server import RunningServer
+
+from openft.config import Settings
 
 
 @pytest.fixture(scope="session")

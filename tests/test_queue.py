@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from openft import ids, queue
 from openft.store import events as event_store
 from openft.store import jobs as job_store
 from openft.store.db import Database
 from openft.store.migrate import upgrade
 from openft.store.tables import JobRow
-
-import pytest
 
 
 @pytest.fixture

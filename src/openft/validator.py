@@ -12,6 +12,7 @@ import threading
 
 from openft import ids
 from openft.datasets import JobFileError, validate_dataset
+from openft.janitor import remove_expired
 from openft.storage import Storage
 from openft.store import events as event_store
 from openft.store import files as file_store
@@ -77,7 +78,8 @@ def validate_pending(db: Database, storage: Storage) -> int:
 
 
 class ValidatorThread:
-    """Validates pending jobs when woken (after a create) and every ``poll_seconds`` anyway."""
+    """Validates pending jobs when woken (after a create) and every ``poll_seconds`` anyway;
+    removes expired files on the same beat."""
 
     def __init__(self, db: Database, storage: Storage, poll_seconds: float):
         self.db, self.storage, self.poll_seconds = db, storage, poll_seconds
@@ -101,6 +103,7 @@ class ValidatorThread:
             self._wake.clear()
             try:
                 validate_pending(self.db, self.storage)
+                remove_expired(self.db, self.storage)
             except Exception:
                 log.exception("validation pass failed")
             self._wake.wait(self.poll_seconds)

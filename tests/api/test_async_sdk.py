@@ -6,7 +6,6 @@ import hashlib
 
 import openai
 import pytest
-
 from support.clients import async_client
 from support.data import chat_rows, jsonl
 

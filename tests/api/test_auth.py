@@ -7,10 +7,10 @@ import sys
 
 import openai
 import pytest
-
-from openft.config import KeyGrant
 from support.clients import sync_client
 from support.data import chat_rows, upload
+
+from openft.config import KeyGrant
 
 KEYS = {
     "sk-alice": KeyGrant(organization="org-acme", organization_name="acme", project="proj_a"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx2
 import openai
 import pytest
-
 from support.data import chat_rows, upload
 
 GRADER = {"type": "string_check", "name": "g", "input": "{{sample.output_text}}", "reference": "{{item.label}}", "operation": "eq"}

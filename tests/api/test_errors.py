@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx2
 import openai
 import pytest
-
 from support.clients import sync_client
 
 

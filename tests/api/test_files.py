@@ -6,7 +6,6 @@ import io
 
 import openai
 import pytest
-
 from support.clients import async_client, sync_client
 from support.data import chat_rows, jsonl, upload
 
@@ -107,3 +106,21 @@ async def test_async_client_files(server):
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
+
+
+def test_expired_files_disappear_and_their_bytes_are_removed(server, client):
+    from openft.janitor import remove_expired
+    from openft.store import files as file_store
+
+    created = client.files.create(file=("e.txt", b"bye"), purpose="assistants", expires_after={"anchor": "created_at", "seconds": 3600})
+    services = server.services
+    with services.db.write() as session:
+        row = file_store.get_file(session, project_id="proj_default", file_id=created.id)
+        row.expires_at = row.created_at - 1  # an hour later, as far as the store is concerned
+        path = services.storage.path(row.path)
+    with pytest.raises(openai.NotFoundError):
+        client.files.retrieve(created.id)
+    assert created.id not in {f.id for f in client.files.list()}
+    assert path.exists()
+    remove_expired(services.db, services.storage)
+    assert not path.exists()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import openai
 import pytest
-
 from support.clients import sync_client
 from support.data import chat_rows, preference_rows, upload, wait_for_status
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import openai
 import pytest
+from support.clients import sync_client
 
 from openft.config import KeyGrant
 from openft.store import models as model_store
 from openft.store.tables import ModelRow
-from support.clients import sync_client
 
 
 def test_base_models_and_aliases_are_listed_and_retrievable(client):

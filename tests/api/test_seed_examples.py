@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx2
 import pytest
-
 from support.data import chat_rows, preference_rows, upload
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "create-fine-tuning-job.txt"

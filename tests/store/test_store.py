@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from sqlalchemy import inspect
+from support.databases import postgres_schema
 
 from openft import ids
 from openft.store import events as event_store
@@ -15,7 +16,6 @@ from openft.store import transitions
 from openft.store.db import Database
 from openft.store.migrate import upgrade
 from openft.store.tables import JobRow
-from support.databases import postgres_schema
 
 
 @pytest.fixture

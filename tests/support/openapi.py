@@ -70,7 +70,7 @@ def _spec():
 def response_schema(method: str, path: str, *, known_only: bool = False) -> dict | None:
     """The 200 schema of a path in the subset; None where it has none (or, with known_only, is not in it)."""
     _, _, routes = _spec()
-    for pattern, template, operations in routes:
+    for pattern, _template, operations in routes:
         if pattern.match(path) and method.lower() in operations:
             content = operations[method.lower()]["responses"].get("200", {}).get("content", {})
             schema = content.get("application/json", {}).get("schema")

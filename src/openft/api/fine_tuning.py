@@ -12,11 +12,11 @@ from openft.schemas.jobs import CreateJobRequest, FineTuningJob
 from openft.schemas.lists import cursor_list
 from openft.store import checkpoints as checkpoint_store
 from openft.store import events as event_store
+from openft.store import files as file_store
 from openft.store import jobs as job_store
 from openft.store import models as model_store
 from openft.store.tables import JobRow
 from openft.store.transitions import TransitionRefused
-from openft.store import files as file_store
 
 router = APIRouter(prefix="/fine_tuning", tags=["fine_tuning"])
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from openft.schemas.files import FileObject, Upload, UploadPart
 from openft.schemas.jobs import FineTuningJob, JobCheckpoint, JobError, JobEvent
 from openft.schemas.models import Model
-from openft.store.tables import CheckpointRow, EventRow, FileRow, JobRow, ModelRow, UploadPartRow, UploadRow
+from openft.store.tables import (
+    CheckpointRow,
+    EventRow,
+    FileRow,
+    JobRow,
+    ModelRow,
+    UploadPartRow,
+    UploadRow,
+)
 
 TOP_LEVEL_HYPERPARAMETERS = ("batch_size", "learning_rate_multiplier", "n_epochs")
 

@@ -14,8 +14,12 @@ from openft.api.files import check_jsonl, save_file
 from openft.api.multipart import receive_form
 from openft.api.objects import upload_object, upload_part_object
 from openft.errors import InvalidRequest, NotFound
-from openft.schemas.files import CompleteUploadRequest, CreateUploadRequest, Upload, UploadPart
-from openft.store import files as file_store
+from openft.schemas.files import (
+    CompleteUploadRequest,
+    CreateUploadRequest,
+    Upload,
+    UploadPart,
+)
 from openft.store import uploads as upload_store
 from openft.store.tables import UploadPartRow, UploadRow
 

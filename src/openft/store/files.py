@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from openft import ids
 from openft.store.pages import Page, paginate, scoped
 from openft.store.tables import FileRow
+
+
+def _live(project_id: str):
+    """A project's files that have not expired (the janitor removes expired ones later)."""
+    return scoped(FileRow, project_id).where(or_(FileRow.expires_at.is_(None), FileRow.expires_at > ids.now()))
 
 
 def add_file(session: Session, *, row: FileRow) -> FileRow:
@@ -16,13 +22,13 @@ def add_file(session: Session, *, row: FileRow) -> FileRow:
 
 
 def get_file(session: Session, *, project_id: str, file_id: str) -> FileRow | None:
-    return session.scalar(scoped(FileRow, project_id).where(FileRow.id == file_id))
+    return session.scalar(_live(project_id).where(FileRow.id == file_id))
 
 
 def list_files(
     session: Session, *, project_id: str, purpose: str | None, after: str | None, limit: int, ascending: bool
 ) -> Page[FileRow]:
-    query = scoped(FileRow, project_id)
+    query = _live(project_id)
     if purpose is not None:
         query = query.where(FileRow.purpose == purpose)
     return paginate(session, query, FileRow, after=after, limit=limit, ascending=ascending)

@@ -27,3 +27,9 @@ def add_part(session: Session, *, row: UploadPartRow) -> UploadPartRow:
 def upload_parts(session: Session, *, upload: UploadRow) -> list[UploadPartRow]:
     query = select(UploadPartRow).where(UploadPartRow.upload_pk == upload.pk).order_by(UploadPartRow.pk)
     return list(session.scalars(query))
+
+
+def expired_uploads(session: Session, *, now: int) -> list[UploadRow]:
+    """Pending uploads past their expiry whose parts may still be on disk."""
+    query = select(UploadRow).where(UploadRow.status == "pending", UploadRow.expires_at <= now)
+    return list(session.scalars(query))
