@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("torch", "transformers", "peft", "trl", "accelerate", "datasets")
+HEAVY = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "nltk", "rouge_score", "sentence_transformers")
 
 SCRIPT = """
 import sys

@@ -84,6 +84,20 @@ class Settings(BaseSettings):
     serve_max_adapters: int = 8  # LoRA adapters kept loaded per base model (least recently used evicted)
     serve_max_batch_size: int = 16  # sequences decoded together
     serve_default_max_tokens: int = 4096  # cap when a request sets no max_tokens (the context is the other limit)
+    # Graders. Python graders run sandboxed: "auto" uses bubblewrap when it works, else the fallback
+    # "process" sandbox (README: what each isolates); "bwrap" refuses to run them without bubblewrap.
+    grader_sandbox: Literal["auto", "bwrap", "process"] = "auto"
+    grader_timeout_seconds: float = 120.0  # wall clock per grading (CPU time: this times the cores)
+    grader_memory_bytes: int = 2 * 1024**3  # address space
+    grader_disk_bytes: int = 1024**3  # scratch space (and the largest file it may write)
+    grader_cpu_cores: int = 2
+    grader_max_processes: int = 64  # processes and threads
+    grader_max_output_bytes: int = 1024**2  # stdout / stderr each; more stops the grader
+    grader_concurrency: int = 4  # python graders running at once per process
+    # score_model / label_model: an external OpenAI-compatible endpoint when set, else this server's engine.
+    grader_api_base: str | None = None  # e.g. https://api.openai.com/v1
+    grader_api_key: str | None = None
+    grader_model_timeout_seconds: float = 300.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -101,7 +115,7 @@ class Settings(BaseSettings):
         return json.dumps({**data, "data_dir": str(data_dir), "database_url": database_url})
 
     @classmethod
-    def load(cls) -> "Settings":
+    def load(cls) -> Settings:
         """From a worker's hand-over when present, else from the environment."""
         handed_over = os.environ.get(SETTINGS_ENV)
         return cls(**json.loads(handed_over)) if handed_over else cls()

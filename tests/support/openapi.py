@@ -4,6 +4,9 @@ Documented exceptions, both places where the official schema cannot describe a r
 - the job status "paused" (returned by pause; absent from the official enum);
 - ``first_id`` / ``last_id`` of an empty file list are null (the schema types them as strings,
   as the checkpoint list does not; an empty list has no first id).
+- a multi grader's ``graders`` may be a map of named sub-graders (the form OpenAI's guides and
+  API reference use; the spec types it as a single grader), and the graders endpoints' own
+  ``grader`` may be a label_model (which ``validate`` echoes).
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ def _spec():
     schemas["FineTuningJob"]["properties"]["status"]["enum"].append("paused")
     for key in ("first_id", "last_id"):
         schemas["ListFilesResponse"]["properties"][key] = {"type": ["string", "null"]}
+    sub_graders = copy.deepcopy(schemas["GraderMulti"]["properties"]["graders"])
+    schemas["GraderMulti"]["properties"]["graders"] = {
+        "oneOf": [sub_graders, {"type": "object", "minProperties": 1, "additionalProperties": sub_graders}]}
+    for name in ("RunGraderRequest", "ValidateGraderRequest", "ValidateGraderResponse"):
+        schemas[name]["properties"]["grader"]["oneOf"].append({"$ref": "#/components/schemas/GraderLabelModel"})
     registry = Registry().with_resource("urn:openft:spec", Resource.from_contents(spec, default_specification=DRAFT202012))
     routes = []
     for template, operations in spec["paths"].items():

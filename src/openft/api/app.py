@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from openft.api import chat, errors, files, fine_tuning, models, uploads
+from openft.api import chat, errors, files, fine_tuning, graders, models, uploads
 from openft.api.deps import Services
 from openft.catalog import Catalog
 from openft.config import Settings
@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = Services(settings=settings, db=db, storage=storage, catalog=Catalog(settings), wake_validator=validator.wake)
     errors.install(app)
     v1 = APIRouter(prefix="/v1")
-    for module in (files, uploads, fine_tuning, models, chat):
+    for module in (files, uploads, fine_tuning, graders, models, chat):
         v1.include_router(module.router)
     app.include_router(v1)
 

@@ -1,0 +1,89 @@
+"""/v1/fine_tuning/alpha/graders/run and /validate: check a grader, or grade one sample with it.
+
+`validate` echoes the grader when it is valid; an invalid grader (on either endpoint) is a 400
+whose `param` names the field inside it, e.g. `grader.graders.email.operation`. `run` grades
+`model_sample` against `item` with the same `grade()` the trainer uses: python graders in the
+sandbox, score_model / label_model on the external endpoint when `OPENFT_GRADER_API_BASE` is
+set, else on this server's engine with the caller's models (aliases, `ft:` models, checkpoints).
+Gradings run on a pool of their own (`GRADING_THREADS`), so slow graders queue there and never
+take the threads the rest of the API answers with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ValidationError
+
+from openft.api import chat
+from openft.api.deps import Caller, Svc
+from openft.api.errors import translate
+from openft.graders.context import GradeContext
+from openft.graders.dispatch import grade
+from openft.graders.engine_client import EngineModelClient
+from openft.graders.model_client import ModelClient
+from openft.graders.sample import sample_from_text
+from openft.schemas.grader_runs import (
+    RunGraderRequest,
+    RunGraderResponse,
+    ValidateGraderRequest,
+    ValidateGraderResponse,
+)
+from openft.schemas.graders import parse_grader
+from openft.serve.registry import Registry
+
+router = APIRouter(tags=["graders"])
+GRADING_THREADS = 8
+_context_lock = threading.Lock()
+
+
+def _parse(grader: dict) -> BaseModel:
+    try:
+        return parse_grader(grader)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise translate({**error, "loc": ("grader", *error["loc"])}) from None
+
+
+@router.post("/fine_tuning/alpha/graders/validate", response_model=ValidateGraderResponse)
+def validate_grader(body: ValidateGraderRequest, caller: Caller):
+    _parse(body.grader)
+    return ValidateGraderResponse(grader=body.grader)
+
+
+@router.post("/fine_tuning/alpha/graders/run", response_model=RunGraderResponse)
+async def run_grader(body: RunGraderRequest, request: Request, svc: Svc, caller: Caller):
+    grader = _parse(body.grader)
+    context, pool = _grading(request)
+    if context.models is None:
+        context = context.with_models(_engine_client(request, svc, caller.project_id))
+    job = partial(grade, grader, sample_from_text(body.model_sample), body.item or {}, context=context)
+    result = await asyncio.get_running_loop().run_in_executor(pool, job)
+    return result.to_wire()
+
+
+def _grading(request: Request) -> tuple[GradeContext, ThreadPoolExecutor]:
+    """The process's grading context (its sandbox probes bubblewrap once) and pool, made on first use."""
+    state = request.app.state
+    with _context_lock:
+        if getattr(state, "grade_context", None) is None:
+            state.grade_context = GradeContext.from_settings(state.settings)
+            state.grade_pool = ThreadPoolExecutor(GRADING_THREADS, thread_name_prefix="openft-grader")
+        return state.grade_context, state.grade_pool
+
+
+def _engine_client(request: Request, svc, project_id: str) -> ModelClient:
+    def resolve(name: str):
+        with svc.db.read() as session:
+            registry = Registry(svc.settings, svc.catalog, svc.storage)
+            return registry.resolve(session, project_id=project_id, name=name)
+
+    def shown(name: str) -> str:
+        resolved = svc.catalog.resolve(name)
+        return resolved.shown if resolved is not None else name
+
+    return EngineModelClient(resolve, lambda: chat._engine(request), shown)

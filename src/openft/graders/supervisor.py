@@ -1,0 +1,109 @@
+"""Runs one command with a wall-clock limit and capped output, then kills its process group.
+
+The child starts in a new session (its own process group). Its stdin is written and its
+stdout and stderr are read without blocking; whichever comes first of the end of both
+streams, the deadline, or more output than allowed ends the run, and the whole group is
+killed with SIGKILL, so nothing it started outlives it.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+__all__ = ["Exit", "supervise"]
+
+CHUNK = 65536
+
+
+@dataclass(frozen=True)
+class Exit:
+    returncode: int | None  # negative: killed by that signal
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+    overflow: str | None = None  # "stdout" or "stderr" when that stream went over the cap
+    seconds: float = 0.0
+
+
+class _Pump:
+    def __init__(self, proc: subprocess.Popen, stdin: bytes, max_output: int):
+        self.proc, self.pending, self.max_output = proc, memoryview(stdin), max_output
+        self.out = {"stdout": bytearray(), "stderr": bytearray()}
+        self.overflow: str | None = None
+        self.selector = selectors.DefaultSelector()
+        for name in ("stdout", "stderr"):
+            self.selector.register(getattr(proc, name), selectors.EVENT_READ, name)
+        if stdin:
+            os.set_blocking(proc.stdin.fileno(), False)
+            self.selector.register(proc.stdin, selectors.EVENT_WRITE, "stdin")
+        else:
+            proc.stdin.close()
+
+    def run(self, deadline: float) -> bool:
+        """Pump until both outputs end (True), or the deadline / an overflow (False)."""
+        while any(key.data != "stdin" for key in self.selector.get_map().values()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.overflow:
+                return False
+            for key, _ in self.selector.select(remaining):
+                self._write(key) if key.data == "stdin" else self._read(key)
+        return True
+
+    def _write(self, key) -> None:
+        try:
+            self.pending = self.pending[os.write(key.fd, self.pending[:CHUNK]):]
+        except (BrokenPipeError, ConnectionResetError):
+            self.pending = memoryview(b"")
+        if not self.pending:
+            self.selector.unregister(key.fileobj)
+            key.fileobj.close()
+
+    def _read(self, key) -> None:
+        data = os.read(key.fd, CHUNK)
+        if not data:
+            self.selector.unregister(key.fileobj)
+            return
+        buffer = self.out[key.data]
+        room = self.max_output - len(buffer)
+        buffer += data[:room]
+        if len(data) > room:
+            self.overflow = key.data
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def supervise(command: list[str], *, stdin: bytes, timeout: float, max_output: int,
+              env: dict[str, str], cwd: str | None = None) -> Exit:
+    start = time.monotonic()
+    deadline = start + timeout
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, cwd=cwd, start_new_session=True, close_fds=True)
+    pump = _Pump(proc, stdin, max_output)
+    try:
+        finished = pump.run(deadline)
+        if finished:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                finished = False
+    finally:
+        _kill_group(proc.pid)
+        proc.wait()
+        pump.selector.close()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream and not stream.closed:
+                stream.close()
+    return Exit(proc.returncode, bytes(pump.out["stdout"]), bytes(pump.out["stderr"]),
+                timed_out=not finished and pump.overflow is None, overflow=pump.overflow,
+                seconds=time.monotonic() - start)
+
