@@ -10,7 +10,8 @@ its real path: a server with the official SDK streaming the answer over HTTP (SS
 includes HTTP, the chat template and scheduling. The adapter is an untrained LoRA of the shape a
 job produces (r=8, alpha 16, all linear layers; B=0, so answers match the base model's), or
 `--adapter DIR`. Last, `--concurrency` requests at once (half base, half adapter) against the
-same requests run one after another with `generate`: aggregate tokens per second.
+same requests run one after another with `generate`: aggregate tokens per second. Both sides
+use the same number of torch threads (`--threads`, default the engine's: one per core but one).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def summary(runs: list[dict]) -> dict:
         "tok_s": sum(r["tokens"] for r in runs) / sum(r["total"] for r in runs),
         "decode_tok_s": sum(r["tokens"] - 1 for r in runs) / sum(r["total"] - r["ttft"] for r in runs),
         "tokens": sum(r["tokens"] for r in runs) / len(runs),
+        "texts": [r["text"] for r in runs],
     }
 
 
@@ -106,7 +108,7 @@ def timed(repeats: int, run) -> list[dict]:
     return [run(PROMPTS[i % len(PROMPTS)]) for i in range(repeats)]
 
 
-def start_server(data_dir: Path, adapter: Path):
+def start_server(data_dir: Path, adapter: Path, threads: int):
     import shutil
 
     sys.path.insert(0, str(ROOT / "tests"))
@@ -117,7 +119,7 @@ def start_server(data_dir: Path, adapter: Path):
 
     server_dir = Path(tempfile.mkdtemp(prefix="openft-serve-bench-"))
     (server_dir / "models").symlink_to((data_dir / "models").resolve(), target_is_directory=True)
-    server = RunningServer(Settings(data_dir=server_dir, embedded_worker=False)).start()
+    server = RunningServer(Settings(data_dir=server_dir, embedded_worker=False, serve_cpu_threads=threads)).start()
     shutil.copytree(adapter, server_dir / "jobs" / "bench" / "final")
     with server.services.db.write() as session:
         model_store.add_model(session, row=ModelRow(
@@ -158,13 +160,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--data-dir", type=Path, default=None, help="a data dir holding the built-in model cache")
     parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter dir for the built-in model")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: the engine's)")
     args = parser.parse_args()
 
     import openai
     import torch
     from peft import PeftModel
 
+    from openft.serve.engine import engine_threads
     from openft.train.models import builtin_model_dir, load_model_and_tokenizer
+
+    threads = args.threads or engine_threads()
+    torch.set_num_threads(threads)
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="openft-bench-"))
     model_path = str(builtin_model_dir(data_dir))
@@ -172,7 +179,7 @@ def main() -> None:
     base, base_tokenizer = load_model_and_tokenizer(model_path)
     tuned_base, _ = load_model_and_tokenizer(model_path)
     tuned = PeftModel.from_pretrained(tuned_base, str(adapter)).eval()
-    server = start_server(data_dir, adapter)
+    server = start_server(data_dir, adapter, threads)
     client = openai.OpenAI(base_url=server.url, api_key="sk-bench", max_retries=0)
     try:
         rows = {}
@@ -186,13 +193,14 @@ def main() -> None:
         server.stop()
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    print(f"machine: {platform.node()}; device: {device}; torch {torch.__version__}; commit {commit()}")
+    print(f"machine: {platform.node()}; device: {device}; torch {torch.__version__} with {threads} thread(s); commit {commit()}")
     print(f"SmolLM2-135M-Instruct, greedy, max {args.max_tokens} tokens, {args.repeats} timed requests each after a warm-up")
     print(f"{'':34}{'TTFT ms':>9}{'tok/s':>8}{'decode tok/s':>14}{'tokens':>8}")
     for name, (plain, ours) in rows.items():
         for label, row in ((f"{name}: transformers.generate", plain), (f"{name}: openft SSE", ours)):
             print(f"{label:34}{row['ttft'] * 1000:9.0f}{row['tok_s']:8.1f}{row['decode_tok_s']:14.1f}{row['tokens']:8.1f}")
-        print(f"  ratio openft/generate: TTFT {ours['ttft'] / plain['ttft']:.2f}x, tok/s {ours['tok_s'] / plain['tok_s']:.2f}x")
+        same = "yes" if ours["texts"] == plain["texts"] else "no"
+        print(f"  ratio openft/generate: TTFT {ours['ttft'] / plain['ttft']:.2f}x, tok/s {ours['tok_s'] / plain['tok_s']:.2f}x; same answers: {same}")
     print(f"{args.concurrency} concurrent requests (base + adapter): openft {ours_agg:.1f} tok/s, "
           f"generate one at a time {base_agg:.1f} tok/s, ratio {ours_agg / base_agg:.2f}x")
 

@@ -1,18 +1,20 @@
-"""SFT throughput: a plain TRL `SFTTrainer` script against an openft job, same data, model and
-hyperparameters, in one run. Prints tokens per second (of the trainer's own runtime and of the
-whole process), peak memory of each process, and the ratios.
+"""SFT and DPO throughput: a plain TRL script (`SFTTrainer` or `DPOTrainer`) against an openft job,
+same data, model and hyperparameters, in one run. Prints tokens per second (of the trainer's own
+runtime and of the whole process), peak memory of each process, and the ratios.
 
-    .venv/bin/python bench/sft_throughput.py [--examples 64 --epochs 1 --batch-size 4]
+    .venv/bin/python bench/sft_throughput.py [--method supervised|dpo --examples 64 --epochs 1 --batch-size 4]
 
-The baseline is what a user writes by hand: a `messages` dataset handed to SFTTrainer with the
-same LoRA settings (r=8, alpha=16, dropout 0.05, all linear layers), learning rate, batch size,
-epochs and seed. It runs twice: with SFTConfig's defaults (TRL 1.16 turns on activation
+The baseline is what a user writes by hand: a `messages` dataset handed to SFTTrainer (for DPO,
+the same conversations as `prompt`/`chosen`/`rejected` pairs handed to DPOTrainer with beta 0.1)
+with the same LoRA settings (r=8, alpha=16, dropout 0.05, all linear layers), learning rate, batch
+size, epochs and seed. It runs twice: with the TRL config's defaults (TRL 1.16 turns on activation
 checkpointing; its default bf16=True is set to what the device supports, since it refuses to run
 on a CPU) and with openft's choice of no activation checkpointing, so the second ratio isolates
 the pipelines themselves. openft runs its real job path: the job is created through the API with the
 official SDK, then claimed and trained by `python -m openft.train JOB_ID` exactly as a worker does.
 Both processes are timed and measured from outside (wall time, peak RSS via wait4) and report the
-trainer's own `train_runtime`.
+trainer's own `train_runtime`. Tokens are the job's `trained_tokens` (for DPO, the prompt read with
+each answer).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": "all-linear"}
 LEARNING_RATE = 2e-4
+BETA = 0.1
 
 
 def dataset(n: int) -> list[dict]:
@@ -47,13 +50,34 @@ def dataset(n: int) -> list[dict]:
     return rows
 
 
+def preference_dataset(n: int) -> list[dict]:
+    """The same conversations as preference pairs: the full answer preferred to a curt one."""
+    return [
+        {"input": {"messages": row["messages"][:2]}, "preferred_output": row["messages"][2:],
+         "non_preferred_output": [{"role": "assistant", "content": "Look it up yourself."}]}
+        for row in dataset(n)
+    ]
+
+
+def trl_trainer(args, model, tokenizer, rows: list[dict], common: dict, lora):
+    """SFTTrainer on `messages` rows, or DPOTrainer on them rewritten as TRL's prompt/chosen/rejected."""
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
+
+    if args.method == "dpo":
+        pairs = [{"prompt": r["input"]["messages"], "chosen": r["preferred_output"], "rejected": r["non_preferred_output"]}
+                 for r in rows]
+        return DPOTrainer(model=model, args=DPOConfig(**common, beta=BETA), train_dataset=Dataset.from_list(pairs),
+                          processing_class=tokenizer, peft_config=lora)
+    return SFTTrainer(model=model, args=SFTConfig(**common, max_length=2048), train_dataset=Dataset.from_list(rows),
+                      processing_class=tokenizer, peft_config=lora)
+
+
 def run_baseline(args) -> None:
     """The hand-written TRL script (runs in its own process)."""
     import torch
-    from datasets import Dataset
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
 
     rows = [json.loads(line) for line in Path(args.data).read_text().splitlines()]
     tokenizer = AutoTokenizer.from_pretrained(args.model_path)
@@ -62,13 +86,12 @@ def run_baseline(args) -> None:
     tuned = {"bf16": on_gpu and torch.cuda.is_bf16_supported()}  # TRL's default bf16=True refuses to run on a CPU
     if args.baseline == "matched":  # the checkpointing openft picks, so only the pipelines differ
         tuned["activation_checkpointing"] = False
-    config = SFTConfig(
+    common = dict(
         output_dir=tempfile.mkdtemp(), per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
         learning_rate=LEARNING_RATE, seed=args.seed, logging_steps=1, save_strategy="no", report_to="none",
-        disable_tqdm=True, max_length=2048, **tuned,
+        disable_tqdm=True, **tuned,
     )
-    trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                         peft_config=LoraConfig(task_type="CAUSAL_LM", **LORA))
+    trainer = trl_trainer(args, model, tokenizer, rows, common, LoraConfig(task_type="CAUSAL_LM", **LORA))
     output = trainer.train()
     print("BENCH " + json.dumps({"train_runtime": output.metrics["train_runtime"]}), flush=True)
 
@@ -102,8 +125,9 @@ def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> tuple[dict
         with OpenAI(base_url=server.url, api_key="bench") as client:
             file_id = client.files.create(file=data.open("rb"), purpose="fine-tune").id
             hyper = {"n_epochs": args.epochs, "batch_size": args.batch_size, "learning_rate_multiplier": 1.0}
+            hyper.update({"beta": BETA} if args.method == "dpo" else {})
             job = client.fine_tuning.jobs.create(model="SmolLM2-135M-Instruct", training_file=file_id, seed=args.seed,
-                                                 method={"type": "supervised", "supervised": {"hyperparameters": hyper}})
+                                                 method={"type": args.method, args.method: {"hyperparameters": hyper}})
             while client.fine_tuning.jobs.retrieve(job.id).status == "validating_files":
                 time.sleep(0.1)
             assert queue.claim(server.services.db, worker_id="bench").id == job.id
@@ -121,6 +145,7 @@ def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> tuple[dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--method", choices=["supervised", "dpo"], default="supervised")
     parser.add_argument("--examples", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=4)
@@ -139,12 +164,14 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     model_path = args.model_path or builtin_model_dir(data_dir)
     data = data_dir / "bench.jsonl"
-    data.write_text("".join(json.dumps(row) + "\n" for row in dataset(args.examples)))
+    rows = preference_dataset(args.examples) if args.method == "dpo" else dataset(args.examples)
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
     baselines = {}
     for variant in ("defaults", "matched"):
-        run = measured([sys.executable, __file__, "--baseline", variant, "--data", str(data), "--model-path", str(model_path),
-                        "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed)], dict(os.environ))
+        run = measured([sys.executable, __file__, "--baseline", variant, "--method", args.method, "--data", str(data),
+                        "--model-path", str(model_path), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
+                        "--seed", str(args.seed)], dict(os.environ))
         run["train_runtime"] = json.loads(run["output"].split("BENCH ", 1)[1].splitlines()[0])["train_runtime"]
         baselines[variant] = run
     ours, tokens = run_openft(args, data, data_dir, model_path)
@@ -152,9 +179,10 @@ def main() -> None:
     import torch
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    print(f"device: {device}; torch {torch.__version__}; {args.examples} examples x {args.epochs} epoch(s), batch {args.batch_size}; trained tokens {tokens}")
+    print(f"device: {device}; torch {torch.__version__}; {args.method}: {args.examples} examples x {args.epochs} epoch(s), batch {args.batch_size}; trained tokens {tokens}")
     print(f"{'':24}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}{'peak RSS MB':>13}")
-    rows = (("TRL, SFTConfig defaults", baselines["defaults"]), ("TRL, openft's settings", baselines["matched"]), ("openft job", ours))
+    config = "DPOConfig" if args.method == "dpo" else "SFTConfig"
+    rows = ((f"TRL, {config} defaults", baselines["defaults"]), ("TRL, openft's settings", baselines["matched"]), ("openft job", ours))
     for name, run in rows:
         print(f"{name:24}{tokens / run['train_runtime']:12.1f}{tokens / run['wall']:15.1f}{run['train_runtime']:9.1f}{run['wall']:11.1f}{run['peak_rss_mb']:13.0f}")
     for variant, label in (("defaults", "TRL defaults"), ("matched", "TRL with openft's settings")):

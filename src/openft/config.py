@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     serve_max_adapters: int = 8  # LoRA adapters kept loaded per base model (least recently used evicted)
     serve_max_batch_size: int = 16  # sequences decoded together
     serve_default_max_tokens: int = 4096  # cap when a request sets no max_tokens (the context is the other limit)
+    serve_cpu_threads: int = 0  # torch threads of the engine; 0: one per core but one (left to the API)
     # Graders. Python graders run sandboxed: "auto" uses bubblewrap when it works, else the fallback
     # "process" sandbox (README: what each isolates); "bwrap" refuses to run them without bubblewrap.
     grader_sandbox: Literal["auto", "bwrap", "process"] = "auto"

@@ -65,8 +65,8 @@ def test_an_adapter_in_use_is_not_evicted(tmp_path, targets):
 
 def test_a_request_arriving_mid_generation_joins_the_running_batch(tmp_path, targets):
     engine = new_engine(tmp_path)
-    alone = {name: text(engine.submit(job(targets[name], 60))) for name in ("a", "b")}
-    long = engine.submit(job(targets["a"], 60))
+    alone = {"a": text(engine.submit(job(targets["a"], 150))), "b": text(engine.submit(job(targets["b"], 60)))}
+    long = engine.submit(job(targets["a"], 150))
     events = iter(long)
     while not isinstance(next(events), Delta):
         pass
@@ -112,12 +112,14 @@ def test_a_broken_adapter_fails_its_own_job_only(tmp_path, targets, tiny_artifac
     broken = tmp_path / "broken"
     shutil.copytree(tiny_artifacts["a"], broken)
     (broken / "adapter_model.safetensors").write_bytes(b"not weights")
+    expected = {name: text(new_engine(tmp_path).submit(job(targets[name]))) for name in ("base", "b")}
     engine = new_engine(tmp_path)
-    bad = engine.submit(job(ModelTarget(**{**targets["base"].__dict__, "adapter_dir": broken})))
-    good = engine.submit(job(targets["b"]))
-    [failure] = list(bad)
-    assert isinstance(failure, Failed) and "could not be loaded" in failure.error.message
-    assert text(good)
+    for _ in range(2):  # before and after the base model carries adapters
+        bad = engine.submit(job(ModelTarget(**{**targets["base"].__dict__, "adapter_dir": broken})))
+        good = {name: engine.submit(job(targets[name])) for name in ("base", "b")}
+        [failure] = list(bad)
+        assert isinstance(failure, Failed) and "could not be loaded" in failure.error.message
+        assert {name: text(stream) for name, stream in good.items()} == expected
 
 
 def test_full_weights_load_on_their_own(tmp_path, targets):

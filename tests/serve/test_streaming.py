@@ -68,12 +68,30 @@ async def test_async_streaming_and_plain_calls(tiny_server):
 
 
 def test_a_client_that_leaves_mid_stream_frees_the_engine(sdk, tiny_server):
-    body = {"model": MODELS.base, "messages": HELLO, "max_tokens": 230, "stream": True}
+    body = {"model": MODELS.base, "messages": HELLO, "max_tokens": 200, "stream": True}
     with httpx.stream("POST", f"{tiny_server.url}/chat/completions", json=body, headers={"Authorization": "Bearer sk-a"}) as response:
-        next(response.iter_lines())
+        assert response.status_code == 200 and next(response.iter_lines()).startswith("data: {")
     engine = tiny_server.app.state.engine.get()
     deadline = time.monotonic() + 10
     while engine.batches:
         assert time.monotonic() < deadline, "the engine kept generating for nobody"
         time.sleep(0.01)
     assert sdk.chat.completions.create(model=MODELS.base, messages=HELLO, max_tokens=2).usage.completion_tokens == 2
+
+
+def test_a_client_that_gives_up_on_a_plain_request_frees_the_engine(tiny_server, monkeypatch):
+    from openft.api import chat
+    from openft.serve.sequence import Sequence
+
+    dropped = []
+    monkeypatch.setattr(chat, "DISCONNECT_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(Sequence, "drop", lambda self, drop=Sequence.drop: dropped.append(self.index) or drop(self))
+    body = {"model": MODELS.base, "messages": HELLO, "max_tokens": 200, "n": 16}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{tiny_server.url}/chat/completions", json=body, headers={"Authorization": "Bearer sk-a"}, timeout=0.1)
+    engine = tiny_server.app.state.engine.get()
+    deadline = time.monotonic() + 10
+    while engine.batches:
+        assert time.monotonic() < deadline, "the engine kept generating for nobody"
+        time.sleep(0.01)
+    assert sorted(dropped) == list(range(16))  # stopped, not finished

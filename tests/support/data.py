@@ -35,6 +35,30 @@ def upload(client, rows: list, *, purpose: str = "fine-tune", filename: str = "t
     return client.files.create(file=(filename, io.BytesIO(jsonl(rows))), purpose=purpose).id
 
 
+def step_metrics(client, job_id: str) -> list[dict]:
+    """The data of a job's metrics events, oldest first."""
+    events = client.fine_tuning.jobs.list_events(job_id, limit=1000).data
+    return [event.data for event in reversed(events) if event.type == "metrics"]
+
+
+def wait_for_metrics(client, job_id: str, timeout: float = 180.0) -> list[dict]:
+    """The job's metrics once its first step is reported."""
+    deadline = time.monotonic() + timeout
+    while not (found := step_metrics(client, job_id)):
+        assert time.monotonic() < deadline, f"job {job_id} never reported a step"
+        time.sleep(0.2)
+    return found
+
+
+def wait_for_no_training(server, timeout: float) -> None:
+    """Until the server's embedded worker has no training process left."""
+    worker = server.app.state.worker.worker
+    deadline = time.monotonic() + timeout
+    while worker.children:
+        assert time.monotonic() < deadline, "the training process was not released"
+        time.sleep(0.1)
+
+
 def wait_for_status(client, job_id: str, statuses: set[str], timeout: float = 30.0):
     deadline = time.monotonic() + timeout
     while True:

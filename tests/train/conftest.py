@@ -1,15 +1,40 @@
 """Fixtures for the training tests: JSONL writing, a Reporter that records what training tells
-it, and a tool-calling example. The built-in model, its tokenizer and the tiny model live in
-tests/conftest.py, shared with every tier."""
+it, a tool-calling example, and servers whose worker trains on the tiny model. The built-in
+model, its tokenizer and the tiny model live in tests/conftest.py, shared with every tier."""
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture
+def tiny_base_models(tiny_model_dir, tmp_path) -> dict:
+    """Configured base models: "tiny" (the tiny model) and "broken" (a config that does not load)."""
+    from openft.config import BaseModelConfig
+
+    broken = tmp_path / "broken-model"
+    broken.mkdir(exist_ok=True)
+    (broken / "config.json").write_text("{this is not a model config")
+    return {
+        "tiny": BaseModelConfig(source=str(tiny_model_dir), context_length=256, base_learning_rate=1e-3),
+        "broken": BaseModelConfig(source=str(broken)),
+    }
+
+
+@pytest.fixture
+def tiny_server(make_server, tiny_base_models):
+    """tiny_server(**settings) -> a started server with an embedded worker training the tiny models."""
+
+    def start(**overrides):
+        overrides.setdefault("embedded_worker", True)
+        return make_server(base_models=tiny_base_models, model_aliases={},
+                           worker_poll_seconds=0.2, stop_grace_seconds=5, **overrides)
+
+    return start
 
 
 @pytest.fixture

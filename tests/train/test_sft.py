@@ -7,7 +7,8 @@ import pytest
 pytest.importorskip("trl")
 
 from openft.train.checkpoints import list_checkpoints  # noqa: E402
-from openft.train.sft import SFTSpec, train_sft  # noqa: E402
+from openft.train.sft import train_sft  # noqa: E402
+from openft.train.spec import TrainSpec  # noqa: E402
 
 pytestmark = pytest.mark.train
 
@@ -19,9 +20,9 @@ ANSWERED = [
 
 @pytest.fixture
 def spec(tiny_model_dir, data_dir, tmp_path, write_jsonl):
-    """spec(rows=ANSWERED, **overrides) -> an SFTSpec for the tiny model writing under tmp_path/job."""
+    """spec(rows=ANSWERED, **overrides) -> a TrainSpec for the tiny model writing under tmp_path/job."""
 
-    def make(rows=ANSWERED, **overrides) -> SFTSpec:
+    def make(rows=ANSWERED, **overrides) -> TrainSpec:
         fields = dict(
             model_source=str(tiny_model_dir),
             data_dir=data_dir,
@@ -31,7 +32,7 @@ def spec(tiny_model_dir, data_dir, tmp_path, write_jsonl):
             learning_rate=1e-2,
             seed=7,
         )
-        return SFTSpec(**{**fields, **overrides})
+        return TrainSpec(**{**fields, **overrides})
 
     return make
 
@@ -163,7 +164,7 @@ def test_the_builtin_model_tunes_and_still_ends_its_answers(data_dir, tmp_path, 
         }
         for i in range(10)
     ]
-    spec = SFTSpec(
+    spec = TrainSpec(
         model_source="builtin",
         data_dir=data_dir,
         output_dir=tmp_path / "job",

@@ -11,35 +11,11 @@ import time
 
 import pytest
 
-from openft.config import BaseModelConfig
 from support.clients import sync_client
-from support.data import chat_rows, upload, wait_for_status
+from support.data import chat_rows, upload, wait_for_metrics, wait_for_no_training, wait_for_status
+from support.data import step_metrics as metrics
 
 pytestmark = pytest.mark.train
-
-
-def tiny_models(tiny_model_dir, tmp_path) -> dict:
-    broken = tmp_path / "broken-model"
-    broken.mkdir(exist_ok=True)
-    (broken / "config.json").write_text("{this is not a model config")
-    return {
-        "tiny": BaseModelConfig(source=str(tiny_model_dir), context_length=256, base_learning_rate=1e-3),
-        "broken": BaseModelConfig(source=str(broken)),
-    }
-
-
-@pytest.fixture
-def tiny_server(make_server, tiny_model_dir, tmp_path):
-    def start(**overrides):
-        overrides.setdefault("embedded_worker", True)
-        return make_server(base_models=tiny_models(tiny_model_dir, tmp_path), model_aliases={},
-                           worker_poll_seconds=0.2, stop_grace_seconds=5, **overrides)
-    return start
-
-
-def metrics(client, job_id):
-    events = client.fine_tuning.jobs.list_events(job_id, limit=1000).data
-    return [e.data for e in reversed(events) if e.type == "metrics"]
 
 
 def test_tiny_job_succeeds_with_model_checkpoints_and_results(tiny_server):
@@ -66,17 +42,10 @@ def test_cancel_stops_training_within_seconds_and_keeps_events(tiny_server):
             model="tiny", training_file=upload(client, chat_rows(200)),
             method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 20, "batch_size": 1}}},
         )
-        deadline = time.monotonic() + 180
-        while not metrics(client, job.id):
-            assert time.monotonic() < deadline, "training never started"
-            time.sleep(0.2)
+        wait_for_metrics(client, job.id)
         cancelled = client.fine_tuning.jobs.cancel(job.id)
         assert cancelled.status == "cancelled"
-        worker = server.app.state.worker.worker
-        deadline = time.monotonic() + 15
-        while worker.children:
-            assert time.monotonic() < deadline, "the training process was not released"
-            time.sleep(0.1)
+        wait_for_no_training(server, timeout=15)
         after = len(metrics(client, job.id))
         time.sleep(1)
         assert len(metrics(client, job.id)) == after  # nothing trains any more
@@ -95,17 +64,10 @@ def test_pause_snapshots_and_resume_continues_from_the_same_step(tiny_server):
             model="tiny", training_file=upload(client, chat_rows(200)),
             method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": 4}}},
         )
-        deadline = time.monotonic() + 180
-        while not metrics(client, job.id):
-            assert time.monotonic() < deadline, "training never started"
-            time.sleep(0.2)
+        wait_for_metrics(client, job.id)
         paused = client.fine_tuning.jobs.with_raw_response.pause(job.id).http_response.json()
         assert paused["status"] == "paused"
-        worker = server.app.state.worker.worker
-        deadline = time.monotonic() + 30
-        while worker.children:
-            assert time.monotonic() < deadline, "the paused trainer did not stop"
-            time.sleep(0.1)
+        wait_for_no_training(server, timeout=30)
         snapshot = client.fine_tuning.jobs.checkpoints.list(job.id).data[0]
         assert snapshot.fine_tuned_model_checkpoint.endswith(f":ckpt-step-{snapshot.step_number}")
         assert snapshot.fine_tuned_model_checkpoint in {m.id for m in client.models.list()}
@@ -147,8 +109,8 @@ def test_same_seed_gives_identical_losses(tiny_server):
         assert losses[0] != losses[2]
 
 
-def test_two_workers_on_one_database_never_run_the_same_job(make_server, tiny_model_dir, tmp_path):
-    models = tiny_models(tiny_model_dir, tmp_path)
+def test_two_workers_on_one_database_never_run_the_same_job(make_server, tiny_base_models):
+    models = tiny_base_models
     server = make_server(base_models=models, model_aliases={}, embedded_worker=False)
     env = {
         **os.environ, "OPENFT_DATA_DIR": str(server.settings.data_dir),

@@ -14,7 +14,7 @@ import json
 import threading
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from openft import ids
@@ -32,6 +32,7 @@ from openft.serve.stream import Stream
 
 router = APIRouter(tags=["chat"])
 _engine_lock = threading.Lock()
+DISCONNECT_POLL_SECONDS = 0.25
 
 
 @router.post("/chat/completions")
@@ -71,13 +72,35 @@ async def _answer(request: Request, job: GenerationJob, reply, *, streaming: boo
         reply.accepted(first)
         if streaming:
             return StreamingResponse(_events(stream, reply), media_type="text/event-stream")
-        async for event in stream:
-            _raise_failure(event)
-            reply.on_event(event)
-        return reply.completion()
+        return await _until_done_or_gone(request, stream, reply)
     except BaseException:  # a failure, or the caller went away: the engine stops generating
         stream.cancel()
         raise
+
+
+async def _until_done_or_gone(request: Request, stream: Stream, reply):
+    """The whole reply, unless the caller disconnects first (then generation stops)."""
+    collect = asyncio.ensure_future(_collect(stream, reply))
+    watch = asyncio.ensure_future(_disconnected(request))
+    done, _ = await asyncio.wait({collect, watch}, return_when=asyncio.FIRST_COMPLETED)
+    watch.cancel()
+    if collect in done:
+        return collect.result()
+    collect.cancel()
+    stream.cancel()
+    return Response(status_code=499)  # nobody is there to read it
+
+
+async def _collect(stream: Stream, reply) -> dict:
+    async for event in stream:
+        _raise_failure(event)
+        reply.on_event(event)
+    return reply.completion()
+
+
+async def _disconnected(request: Request) -> None:
+    while not await request.is_disconnected():
+        await asyncio.sleep(DISCONNECT_POLL_SECONDS)
 
 
 async def _events(stream: Stream, reply):

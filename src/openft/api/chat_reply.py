@@ -10,8 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from openft.schemas.chat import (
-    AssistantMessage, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Choice, ChoiceLogprobs,
-    ChunkChoice, ChunkDelta, FunctionCallOut, NamedToolChoice, TokenLogprob, ToolCallDelta, ToolCallOut, TopLogprob,
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Choice,
+    ChoiceLogprobs,
+    ChunkChoice,
+    ChunkDelta,
+    FunctionCallOut,
+    NamedToolChoice,
+    TokenLogprob,
+    ToolCallDelta,
+    ToolCallOut,
+    TopLogprob,
     Usage,
 )
 from openft.serve import generation as events

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 
 from openft.api.chat_reply import FINGERPRINT
 from openft.schemas.chat import Usage
-from openft.schemas.completions import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest
+from openft.schemas.completions import (
+    Completion,
+    CompletionChoice,
+    CompletionLogprobs,
+    CompletionRequest,
+)
 from openft.serve import generation as events
 
 

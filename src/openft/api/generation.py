@@ -10,7 +10,13 @@ from __future__ import annotations
 from openft.errors import InvalidRequest
 from openft.schemas.chat import ChatCompletionRequest, ChatMessage, NamedToolChoice
 from openft.schemas.completions import CompletionRequest
-from openft.serve.generation import ChatPrompt, GenerationJob, Grammar, Sampling, TextPrompt
+from openft.serve.generation import (
+    ChatPrompt,
+    GenerationJob,
+    Grammar,
+    Sampling,
+    TextPrompt,
+)
 from openft.serve.registry import ModelTarget
 from openft.serve.tool_calls import call_grammar
 

@@ -40,13 +40,19 @@ class AdapterSet:
     def _load(self, directory: Path) -> str:
         from peft import PeftModel
 
+        _check_files(directory)  # before PEFT touches the base model's layers
         self._loaded += 1
         name = f"adapter_{self._loaded}"
-        if self.wrapped:
-            self.module.load_adapter(str(directory), adapter_name=name, is_trainable=False)
-        else:
+        if not self.wrapped:
             self.module = PeftModel.from_pretrained(self.module, str(directory), adapter_name=name, is_trainable=False)
             self.wrapped = True
+        else:
+            try:
+                self.module.load_adapter(str(directory), adapter_name=name, is_trainable=False)
+            except Exception:
+                if name in self.module.peft_config:
+                    self._unload(str(directory), name)
+                raise
         self.module.eval()
         return name
 
@@ -54,3 +60,15 @@ class AdapterSet:
         with warnings.catch_warnings():  # PEFT warns when the deleted adapter was its "active" one
             warnings.simplefilter("ignore", UserWarning)
             self.module.delete_adapter(name)
+
+
+def _check_files(directory: Path) -> None:
+    """Read the adapter's config and weight index, so a broken adapter fails before it is injected."""
+    from peft import PeftConfig
+    from safetensors import safe_open
+
+    PeftConfig.from_pretrained(str(directory))
+    weights = Path(directory) / "adapter_model.safetensors"
+    if weights.exists():
+        with safe_open(str(weights), framework="pt") as handle:
+            list(handle.keys())

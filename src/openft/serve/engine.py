@@ -6,14 +6,21 @@ never share a model mid-step. Each round it admits the queued jobs, prefills the
 batch, merges that batch into a running one on the same model when it can (continuous
 batching, adapters mixed per row), and advances every batch by one token. The thread exits
 when there is no work and starts again with the next job.
+
+The thread runs torch with one thread per core but one: on a busy machine, OpenMP teams that
+take every core wait on each other at every small matrix product (a batch of 8 decoded 8x
+slower with 2 threads than with 1 on a loaded 2-core machine).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import defaultdict
 from pathlib import Path
+
+import torch
 
 from openft.errors import APIError, ServerError
 from openft.serve.admission import admit
@@ -30,10 +37,11 @@ class TransformersEngine:
     name = "transformers"
 
     def __init__(self, data_dir: Path, *, max_adapters: int = 8, max_batch_size: int = 16,
-                 default_max_tokens: int = 4096, device: str | None = None):
+                 default_max_tokens: int = 4096, device: str | None = None, threads: int = 0):
         self.pool = ModelPool(data_dir, max_adapters=max_adapters, device=device)
         self.max_batch_size = max_batch_size
         self.default_max_tokens = default_max_tokens
+        self.threads = threads or engine_threads()
         self.batches: list[Batch] = []
         self._pending: list[tuple[GenerationJob, Stream]] = []
         self._lock = threading.Lock()
@@ -49,17 +57,28 @@ class TransformersEngine:
         return stream
 
     def _run(self) -> None:
+        torch.set_num_threads(self.threads)  # this thread's (and later threads') OpenMP team
         while True:
             with self._lock:
                 pending, self._pending = self._pending, []
                 if not pending and not self.batches:
                     self._thread = None
                     return
-            if pending:
-                self._admit(pending)
-            for batch in self.batches:
-                self._guarded(batch, batch.step)
-            self.batches = [batch for batch in self.batches if not batch.done]
+            try:
+                self._round(pending)
+            except Exception:  # a bug in the loop itself: fail what runs, keep the engine serving
+                log.exception("the engine loop failed")
+                for batch in self.batches:
+                    batch.fail(ServerError("The server had an error while generating."))
+                self.batches = []
+
+    def _round(self, pending: list[tuple[GenerationJob, Stream]]) -> None:
+        """Admit the queued jobs, then advance every batch by one token."""
+        if pending:
+            self._admit(pending)
+        for batch in self.batches:
+            self._guarded(batch, batch.step)
+        self.batches = [batch for batch in self.batches if not batch.done]
 
     def _admit(self, pending: list[tuple[GenerationJob, Stream]]) -> None:
         by_model: dict[int, list[Sequence]] = defaultdict(list)
@@ -106,3 +125,7 @@ class TransformersEngine:
         except Exception as exc:
             log.exception("generation failed")
             batch.fail(ServerError(f"The server had an error while generating: {type(exc).__name__}: {exc}"))
+
+
+def engine_threads() -> int:
+    return max(1, (os.cpu_count() or 2) - 1)

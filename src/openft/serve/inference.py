@@ -45,7 +45,7 @@ def create_engine(settings: Settings) -> Engine:
 
     return TransformersEngine(
         settings.data_dir, max_adapters=settings.serve_max_adapters, max_batch_size=settings.serve_max_batch_size,
-        default_max_tokens=settings.serve_default_max_tokens,
+        default_max_tokens=settings.serve_default_max_tokens, threads=settings.serve_cpu_threads,
     )
 
 

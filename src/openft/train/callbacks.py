@@ -2,9 +2,9 @@
 
 Per step, in the Trainer's order: ``on_step_end`` scores validation (a mini-batch every
 ``valid_interval`` steps, the full set at each epoch end), then ``on_log`` (every step, since
-logging_steps=1) reports the step's metrics, closes an epoch (report + checkpoint) when the
-step is an epoch's last, and asks the reporter whether to stop: "cancel" stops after this
-step, "pause" saves a checkpoint first.
+logging_steps=1) reports the step's metrics (named per method, see metrics.py), closes an
+epoch (report + checkpoint) when the step is an epoch's last, and asks the reporter whether to
+stop: "cancel" stops after this step, "pause" saves a checkpoint first.
 """
 
 from collections.abc import Callable
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from openft.train.metrics import named
 from openft.train.reporter import PAUSE, Reporter
 from openft.train.validation import Validator
 
@@ -28,8 +29,10 @@ class ReporterCallback(TrainerCallback):
         save_checkpoint: SaveCheckpoint,
         validator: Validator | None = None,
         valid_interval: int = 1,
+        method: str = "supervised",
     ):
         self.reporter = reporter
+        self.method = method
         self.steps_per_epoch = steps_per_epoch
         self.n_epochs = n_epochs
         self.save_checkpoint = save_checkpoint
@@ -50,19 +53,17 @@ class ReporterCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         self._valid_metrics = {}
-        if self.validator is None:
-            return
-        if state.global_step % self.valid_interval == 0:
-            self._valid_metrics.update(self.validator.mini_batch(model))
-        if self._is_epoch_end(state.global_step):
-            self._valid_metrics.update(self.validator.full(model))
+        if self.validator is not None:
+            step = state.global_step
+            self._valid_metrics = self.validator.scores(
+                model, mini_batch=step % self.valid_interval == 0, full=self._is_epoch_end(step)
+            )
 
     def on_log(self, args, state, control, logs=None, model=None, **kwargs):
         if not logs or "loss" not in logs:
             return  # an evaluation or the end-of-training summary (train_loss), not a step
         step = state.global_step
-        metrics = {"train_loss": logs["loss"], "train_mean_token_accuracy": logs.get("mean_token_accuracy")}
-        metrics = {k: v for k, v in {**metrics, **self._valid_metrics}.items() if v is not None}
+        metrics = {**named(logs, self.method, "train_"), **self._valid_metrics}
         self.last_step, self.last_metrics = step, metrics
         self.reporter.on_step(step, metrics)
         if self._is_epoch_end(step):

@@ -10,6 +10,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from peft import PeftModel
+
 STEP_PREFIX = "step-"
 KEEP_CHECKPOINTS = 3
 
@@ -20,7 +22,7 @@ def save_model(model, tokenizer, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        model.save_pretrained(scratch)
+        _save_weights(model, scratch)
         tokenizer.save_pretrained(scratch)
         scratch.chmod(0o755)
         if target.exists():
@@ -29,6 +31,14 @@ def save_model(model, tokenizer, target: Path) -> Path:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def _save_weights(model, directory: Path) -> None:
+    """Full weights, or the adapter being trained only (DPO keeps a frozen reference copy beside it)."""
+    if isinstance(model, PeftModel):
+        model.save_pretrained(directory, selected_adapters=[model.active_adapter])
+    else:
+        model.save_pretrained(directory)
 
 
 def save_checkpoint(model, tokenizer, root: Path, step: int, *, keep: int = KEEP_CHECKPOINTS) -> Path:

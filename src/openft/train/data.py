@@ -20,10 +20,7 @@ IGNORE_INDEX = -100
 class TokenizedData:
     examples: list[dict]
     n_truncated: int
-
-    @property
-    def n_tokens(self) -> int:
-        return count_tokens(self.examples)
+    n_tokens: int  # tokens the model reads in one epoch of these examples
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -37,7 +34,8 @@ def tokenize_rows(rows: list[dict], tokenizer, *, fmt: str, max_length: int) -> 
     tokenize = {"chat": tokenize_chat, "completion": tokenize_completion}[fmt]
     examples = [tokenize(row, tokenizer) for row in rows]
     n_truncated = sum(len(example["input_ids"]) > max_length for example in examples)
-    return TokenizedData([truncate(example, max_length) for example in examples], n_truncated)
+    examples = [truncate(example, max_length) for example in examples]
+    return TokenizedData(examples, n_truncated, count_tokens(examples))
 
 
 def tokenize_chat(row: dict, tokenizer) -> dict:

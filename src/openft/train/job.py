@@ -1,6 +1,7 @@
 """Run one claimed fine-tuning job to its end, inside its own process (``python -m openft.train``).
 
-Reads the job from the store, resolves its hyperparameters, trains, and records the outcome:
+Reads the job from the store, finds the model it starts from (a base model, or an ft: model it
+continues: lineage.py), resolves its hyperparameters, trains with SFT or DPO, and records the outcome:
 the fine-tuned model, its result file and events on success; ``error`` and an error event on
 failure (never a bare traceback); nothing more when cancelled or paused.
 """
@@ -23,11 +24,14 @@ from openft.store.db import Database
 from openft.store.tables import FileRow, JobRow, ModelRow
 from openft.store.transitions import RUNNING, TransitionRefused
 from openft.train.hparams import resolve_hyperparameters
+from openft.train.lineage import Lineage, ModelUnavailable, trace
 from openft.train.naming import ModelNamer
 from openft.train.progress import JobProgress
 from openft.train.results import encoded, step_metrics_csv
+from openft.train.spec import TrainSpec, paused_state
 
 log = logging.getLogger("openft.train")
+TRAINED_METHODS = ("supervised", "dpo")
 
 
 class JobFailure(Exception):
@@ -68,47 +72,62 @@ def _dataset(db, storage, job: JobRow, file_id: str | None, role: str):
     return storage.path(row.path), report
 
 
-def _base_model(settings: Settings, db, job: JobRow) -> tuple[str, str]:
-    """(configured base model id, the source to load) for the job's base model."""
-    if job.base_model.startswith("ft:"):
-        raise JobFailure(f"Continuing training from {job.base_model} is not supported yet.", code="model_not_available")
-    config = settings.base_models.get(job.base_model)
-    if config is None:
-        raise JobFailure(f"The base model {job.base_model} is no longer configured.", code="model_not_available")
-    return job.base_model, config.source
+def _lineage(settings: Settings, db: Database, storage: Storage, job: JobRow) -> Lineage:
+    """Where the job starts: its configured base model, or the ft: model it continues."""
+    try:
+        with db.read() as session:
+            return trace(settings, storage, session, project_id=job.project_id, base_model=job.base_model)
+    except ModelUnavailable as exc:
+        raise JobFailure(str(exc), code="model_not_available") from exc
+
+
+def _resolve_hyperparameters(db: Database, job: JobRow, n_examples: int) -> dict:
+    """The job's hyperparameters with "auto" resolved, stored on the job (it shows them once running)."""
+    method = job.method["type"]
+    requested = {k: v for k, v in job.method[method]["hyperparameters"].items() if v != "auto"}
+    hyperparameters = resolve_hyperparameters(requested, n_examples=n_examples, method=method)
+    with db.write() as session:
+        row = job_store.get_job_any_project(session, job_id=job.id)
+        row.hyperparameters = hyperparameters
+    return hyperparameters
+
+
+def _trainer(method: str):
+    """The method's training function; the ML stack loads only here."""
+    if method == "dpo":
+        from openft.train.dpo import train_dpo
+
+        return train_dpo
+    from openft.train.sft import train_sft
+
+    return train_sft
 
 
 def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> None:
     method = job.method["type"]
-    if method != "supervised":
+    if method not in TRAINED_METHODS:
         raise JobFailure(f"The '{method}' method is not available on this server yet.", code="method_not_available")
     training, report = _dataset(db, storage, job, job.training_file, "training")
     validation, _ = _dataset(db, storage, job, job.validation_file, "validation")
-    base_id, source = _base_model(settings, db, job)
-    config = settings.base_models[base_id]
-    requested = {k: v for k, v in job.method[method]["hyperparameters"].items() if v != "auto"}
-    hyperparameters = resolve_hyperparameters(requested, n_examples=report.n_examples, method=method)
-    with db.write() as session:
-        row = job_store.get_job_any_project(session, job_id=job.id)
-        row.hyperparameters = hyperparameters
+    lineage = _lineage(settings, db, storage, job)
+    config = settings.base_models[lineage.base_id]
+    hyperparameters = _resolve_hyperparameters(db, job, report.n_examples)
     namer = ModelNamer(shown_model=job.model, organization=job.organization_name, suffix=job.suffix)
-    progress = JobProgress(db, storage, job.id, namer, base_id)
-
-    from openft.train.sft import SFTSpec, paused_state, train_sft  # the ML stack loads only here
+    progress = JobProgress(db, storage, job.id, namer, lineage.base_id)
 
     resume_from = paused_state(storage.job_dir(job.id))
     if resume_from is not None:
         progress.note(f"Resuming training from step {resume_from.name.split('-')[-1]}, where the job was paused")
-    result = train_sft(SFTSpec(
-        model_source=source, data_dir=storage.root, output_dir=storage.job_dir(job.id), training_file=training,
-        validation_file=validation, fmt=report.format, hyperparameters=hyperparameters,
-        base_learning_rate=config.base_learning_rate, seed=job.seed, full_finetune=config.full_finetune,
-        max_length=config.context_length, resume_from=resume_from,
+    result = _trainer(method)(TrainSpec(
+        model_source=lineage.source, data_dir=storage.root, output_dir=storage.job_dir(job.id),
+        training_file=training, validation_file=validation, fmt=report.format, hyperparameters=hyperparameters,
+        base_learning_rate=config.base_learning_rate, seed=job.seed, full_finetune=lineage.full_finetune,
+        adapter_dir=lineage.adapter_dir, max_length=config.context_length, resume_from=resume_from,
     ), progress)
     if result.stopped:
         log.info("job %s stopped on request (%s) at step %d", job.id, result.stopped, result.steps)
         return
-    _succeed(db, storage, job, namer.final(), base_id, result)
+    _succeed(db, storage, job, namer.final(), lineage.base_id, result)
     for state in storage.job_dir(job.id).glob("checkpoint-*"):
         storage.remove(state.relative_to(storage.root))
 
@@ -122,7 +141,7 @@ def _step_rows(db: Database, job: JobRow) -> list[dict]:
 
 
 def _succeed(db: Database, storage: Storage, job: JobRow, model_name: str, base_id: str, result) -> None:
-    content = encoded(step_metrics_csv(_step_rows(db, job)))
+    content = encoded(step_metrics_csv(_step_rows(db, job), job.method["type"]))
     temp = storage.incoming()
     temp.write_bytes(content)
     file_id = ids.file_id()

@@ -17,19 +17,11 @@ from openft.store import models as model_store
 from openft.store.db import Database
 from openft.store.tables import CheckpointRow, ModelRow
 from openft.store.transitions import CANCELLED, FAILED, PAUSED
+from openft.train.metrics import step_message
 from openft.train.naming import ModelNamer
 from openft.train.reporter import CANCEL, PAUSE
 
 STOP_REQUESTS = {CANCELLED: CANCEL, FAILED: CANCEL, PAUSED: PAUSE}
-
-
-def step_message(step: int, total: int, metrics: dict) -> str:
-    parts = [f"training loss={metrics['train_loss']:.2f}"]
-    if "valid_loss" in metrics:
-        parts.append(f"validation loss={metrics['valid_loss']:.2f}")
-    if "full_valid_loss" in metrics:
-        parts.append(f"full validation loss={metrics['full_valid_loss']:.2f}")
-    return f"Step {step}/{total}: " + ", ".join(parts)
 
 
 class JobProgress:

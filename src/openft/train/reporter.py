@@ -1,9 +1,9 @@
 """Reporter: what a training run tells its caller, and how the caller asks it to stop.
 
 The training subprocess implements this protocol to turn progress into job events, metrics,
-checkpoint rows and the result file; the trainer only calls it. Metrics dicts use OpenAI's
-names: train_loss, train_mean_token_accuracy, valid_loss, valid_mean_token_accuracy,
-full_valid_loss, full_valid_mean_token_accuracy (the valid_* ones only when evaluated).
+checkpoint rows and the result file; the trainer only calls it. Metrics dicts use the names of
+metrics.py: OpenAI's for SFT (train_loss, train_mean_token_accuracy, valid_loss, ...), the DPO
+figures for DPO (train_reward_margin, ...); the valid_* ones only when evaluated.
 """
 
 from pathlib import Path

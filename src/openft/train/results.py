@@ -1,5 +1,9 @@
-"""The result file: ``step_metrics.csv`` with OpenAI's columns, stored base64-encoded because
-OpenAI's ``GET /files/{id}/content`` returns result files that way."""
+"""The result file: ``step_metrics.csv``, one row per step, stored base64-encoded because
+OpenAI's ``GET /files/{id}/content`` returns result files that way.
+
+Supervised jobs get OpenAI's columns; DPO jobs get the DPO figures (metrics.py) for training
+steps and validation mini-batches. Cells are empty where a step has no such figure.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,14 @@ import base64
 import csv
 import io
 
-COLUMNS = ("step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy")
+COLUMNS = {
+    "supervised": ("step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"),
+    "dpo": (
+        "step", "train_loss", "train_rewards_chosen", "train_rewards_rejected", "train_reward_margin",
+        "train_reward_accuracy", "valid_loss", "valid_rewards_chosen", "valid_rewards_rejected",
+        "valid_reward_margin", "valid_reward_accuracy",
+    ),
+}
 SOURCES = {"train_accuracy": "train_mean_token_accuracy"}
 
 
@@ -17,12 +28,13 @@ def _cell(value) -> str:
     return str(value) if isinstance(value, int) else f"{value:.5f}"
 
 
-def step_metrics_csv(rows: list[dict]) -> str:
+def step_metrics_csv(rows: list[dict], method: str = "supervised") -> str:
+    columns = COLUMNS[method]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row.get(SOURCES.get(column, column))) for column in COLUMNS])
+        writer.writerow([_cell(row.get(SOURCES.get(column, column))) for column in columns])
     return out.getvalue()
 
 

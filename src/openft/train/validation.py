@@ -1,39 +1,58 @@
-"""Validation: loss and mean token accuracy of the model on validation examples.
+"""Validation: the model scored on validation examples, as valid_* and full_valid_* metrics.
 
-``mini_batch`` scores a small batch (taken in turn through the validation set) for the
-valid_* metrics of a step; ``full`` scores the whole set for the full_valid_* metrics of an
-epoch end. Both use the same labels as training (assistant answers / completions only), run
-without gradients in eval mode, and restore the model's training mode afterwards.
+A validator scores a small batch (taken in turn through the validation set) for the valid_*
+metrics of a step, and the whole set for the full_valid_* metrics of an epoch end.
+What a score holds depends on the method: ``TokenScorer`` (SFT) gives loss and mean token
+accuracy on the same labels as training; ``PreferenceScorer`` (DPO) gives the DPO loss and
+rewards through the trainer's own evaluation. Both run without gradients and leave the model in
+the training mode they found it in.
 """
 
+from collections.abc import Callable
+
 import torch
+from datasets import Dataset
 
 from openft.train.collator import Collator
 from openft.train.data import IGNORE_INDEX
+from openft.train.metrics import named, prefixed
 
 MAX_EVAL_BATCH = 4
 
+Score = Callable[[object, list[dict]], dict]  # (model, examples) -> {"loss": ..., ...}
+
 
 class Validator:
-    def __init__(self, examples: list[dict], *, batch_size: int, collator: Collator):
+    def __init__(self, examples: list[dict], *, batch_size: int, score: Score):
         self.examples = examples
         self.batch_size = max(1, min(batch_size, len(examples)))
-        self.collator = collator
+        self.score = score
         self._next = 0
 
-    def mini_batch(self, model) -> dict:
-        """valid_loss / valid_mean_token_accuracy on the next ``batch_size`` validation examples."""
+    def scores(self, model, *, mini_batch: bool, full: bool) -> dict:
+        """valid_* figures on the next ``batch_size`` examples and/or full_valid_* ones on them all
+        (scored once when the mini-batch is the whole validation set)."""
+        whole = self.score(model, self.examples) if full else None
+        figures = prefixed(whole, "full_valid_") if whole is not None else {}
+        if mini_batch:
+            batch = self._next_batch()
+            same = whole is not None and len(batch) == len(self.examples)
+            figures.update(prefixed(whole if same else self.score(model, batch), "valid_"))
+        return figures
+
+    def _next_batch(self) -> list[dict]:
         picked = [self.examples[(self._next + i) % len(self.examples)] for i in range(self.batch_size)]
         self._next = (self._next + self.batch_size) % len(self.examples)
-        loss, accuracy = self._score(model, picked)
-        return {"valid_loss": loss, "valid_mean_token_accuracy": accuracy}
+        return picked
 
-    def full(self, model) -> dict:
-        """full_valid_loss / full_valid_mean_token_accuracy on every validation example."""
-        loss, accuracy = self._score(model, self.examples)
-        return {"full_valid_loss": loss, "full_valid_mean_token_accuracy": accuracy}
 
-    def _score(self, model, examples: list[dict]) -> tuple[float, float]:
+class TokenScorer:
+    """Loss and mean token accuracy over the labelled tokens (assistant answers / completions)."""
+
+    def __init__(self, collator: Collator):
+        self.collator = collator
+
+    def __call__(self, model, examples: list[dict]) -> dict:
         was_training = model.training
         model.eval()
         totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct tokens, scored tokens
@@ -44,7 +63,35 @@ class Validator:
         finally:
             model.train(was_training)
         scored = max(totals[2].item(), 1.0)
-        return totals[0].item() / scored, totals[1].item() / scored
+        return {"loss": totals[0].item() / scored, "mean_token_accuracy": totals[1].item() / scored}
+
+
+class PreferenceScorer:
+    """DPO loss, rewards, margin and accuracy from ``trainer.evaluate`` on tokenized preference pairs."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+
+    def __call__(self, model, examples: list[dict]) -> dict:
+        was_training, flags = model.training, _flags(self.trainer.control)
+        try:
+            logs = self.trainer.evaluate(eval_dataset=Dataset.from_list(examples))
+        finally:
+            model.train(was_training)  # the step's own log reads the model's mode to pick the train figures
+            _restore(self.trainer.control, flags)  # evaluate() clears should_log: the step would go unlogged
+        return named(logs, "dpo", "", log_prefix="eval_")
+
+
+CONTROL_FLAGS = ("should_log", "should_evaluate", "should_save", "should_training_stop")
+
+
+def _flags(control) -> dict:
+    return {name: getattr(control, name) for name in CONTROL_FLAGS}
+
+
+def _restore(control, flags: dict) -> None:
+    for name, value in flags.items():
+        setattr(control, name, value)
 
 
 def _batch_totals(model, batch: dict) -> torch.Tensor:

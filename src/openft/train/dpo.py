@@ -1,0 +1,68 @@
+"""DPO: preference fine-tuning (direct preference optimization) with TRL's DPOTrainer.
+
+``train_dpo`` reads top to bottom like ``train_sft``: load the model and tokenizer (a base
+model, or a parent ft: model whose adapter trains further: the usual SFT-then-DPO recipe),
+tokenize the preference pairs through the same chat rendering as SFT, train with TRL's
+DPOTrainer, report every step through the Reporter (loss, rewards of the chosen and rejected
+answers, reward margin and accuracy), checkpoint at each epoch end, and save the final adapter
+or weights. The steps shared with SFT live in run.py.
+
+The reference policy is the model as the job starts: with a fresh LoRA adapter TRL disables
+the adapter; with a parent's adapter TRL keeps a frozen copy of it (adapter "ref"); for a full
+fine-tune a second copy of the starting weights is loaded.
+"""
+
+from functools import partial
+
+from datasets import Dataset
+from trl import DPOConfig, DPOTrainer
+
+from openft.train import run
+from openft.train.hparams import resolve_hyperparameters
+from openft.train.preference import tokenize_preferences
+from openft.train.reporter import Reporter
+from openft.train.spec import TrainResult, TrainSpec
+from openft.train.validation import MAX_EVAL_BATCH, PreferenceScorer, Validator
+
+
+class PretokenizedDPOTrainer(DPOTrainer):
+    """A DPOTrainer fed pairs already tokenized by preference.py (like SFT's skip_prepare_dataset)."""
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        return dataset
+
+
+def train_dpo(spec: TrainSpec, reporter: Reporter) -> TrainResult:
+    model, tokenizer, max_length = run.load_model(spec)
+    tokenize = partial(tokenize_preferences, tokenizer=tokenizer, max_length=max_length)
+    train, valid = run.tokenize_files(spec, tokenize, reporter, max_length)
+
+    hparams = resolve_hyperparameters(spec.hyperparameters, n_examples=len(train.examples), method="dpo")
+    trainer = PretokenizedDPOTrainer(
+        model=model,
+        ref_model=run.load_model(spec)[0] if spec.full_finetune else None,
+        args=_dpo_config(spec, hparams),
+        train_dataset=Dataset.from_list(train.examples),
+        processing_class=tokenizer,
+        peft_config=run.peft_config(spec, model),
+    )
+    validator = None
+    if valid is not None:
+        validator = Validator(valid.examples, batch_size=hparams["batch_size"], score=PreferenceScorer(trainer))
+    callback = run.reporter_callback(
+        spec, reporter, tokenizer, hparams, len(train.examples), validator=validator, method="dpo"
+    )
+    trainer.add_callback(callback)
+    return run.train_to_end(trainer, callback, spec, tokenizer, train, hparams)
+
+
+def _dpo_config(spec: TrainSpec, hparams: dict) -> DPOConfig:
+    return DPOConfig(
+        **run.trainer_arguments(spec, hparams),
+        beta=float(hparams["beta"]),
+        loss_type=["sigmoid"],  # the DPO paper's loss
+        max_length=None,  # pairs are truncated (and counted) in preference.py
+        precompute_ref_log_probs=False,  # the reference runs beside the policy, so a paused job resumes as it was
+        per_device_eval_batch_size=min(hparams["batch_size"], MAX_EVAL_BATCH),
+        prediction_loss_only=True,  # validation needs the loss and rewards only, not a pass for the full logits
+    )
