@@ -102,7 +102,7 @@ def test_json_schema_output_parses_and_validates(tuned, sdk):
     schema = {
         "type": "object",
         "properties": {"country": {"type": "string", "maxLength": 30}, "capital": {"type": "string", "maxLength": 30},
-                       "population_millions": {"type": "number"}, "eu_member": {"type": "boolean"}},
+                       "population_millions": {"type": "integer", "minimum": 0, "maximum": 2000}, "eu_member": {"type": "boolean"}},
         "required": ["country", "capital", "population_millions", "eu_member"],
         "additionalProperties": False,
     }
