@@ -37,9 +37,7 @@ class LoadedModel:
     @torch.inference_mode()
     def forward(self, input_ids, attention_mask, position_ids, cache, adapters: list[str | None]):
         """One step for a batch: the last position's logits (float32, on the CPU) and the updated cache."""
-        names = self.adapters.row_names(adapters)
-        extra = {"adapter_names": names} if names is not None else {}
-        extra[self.cache_arg] = cache
+        extra = {**self.adapters.prepare(adapters), self.cache_arg: cache}
         output = self.adapters.module(
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
             use_cache=True, logits_to_keep=1, **extra,
