@@ -11,12 +11,20 @@ includes HTTP, the chat template and scheduling. The adapter is an untrained LoR
 job produces (r=8, alpha 16, all linear layers; B=0, so answers match the base model's), or
 `--adapter DIR`. Last, `--concurrency` requests at once (half base, half adapter) against the
 same requests run one after another with `generate`: aggregate tokens per second. Both sides
-use the same number of torch threads (`--threads`, default the engine's: one per core but one).
+use the same number of torch threads (`--threads`, default the engine's: one per core but one),
+the same device and dtype (float32 on a CPU, bfloat16 on a GPU, as the engine loads it).
+
+Memory: the weights each side holds to serve both models (`generate` needs a second copy of the
+base under the adapter, openft swaps the adapter on its one base) and, on a GPU, the peak of
+allocated memory above the weights while each side runs the concurrent requests.
+`--model-path DIR` serves a local model dir (config, tokenizer, safetensors) instead of the
+built-in GGUF, e.g. the same architecture with random weights on a machine that cannot carry it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -55,6 +63,7 @@ def baseline_run(model, tokenizer, prompt: str, max_tokens: int) -> dict:
 
     messages = [{"role": "user", "content": prompt}]
     inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    inputs = {key: value.to(model.device) for key, value in inputs.items()}
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     result = {}
 
@@ -108,18 +117,22 @@ def timed(repeats: int, run) -> list[dict]:
     return [run(PROMPTS[i % len(PROMPTS)]) for i in range(repeats)]
 
 
-def start_server(data_dir: Path, adapter: Path, threads: int):
+def start_server(data_dir: Path, model_path: Path | None, adapter: Path, threads: int):
     import shutil
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from openft.config import Settings
+    from openft.config import BUILTIN_MODEL, BaseModelConfig, Settings
     from openft.store import models as model_store
     from openft.store.tables import ModelRow
     from support.server import RunningServer
 
     server_dir = Path(tempfile.mkdtemp(prefix="openft-serve-bench-"))
-    (server_dir / "models").symlink_to((data_dir / "models").resolve(), target_is_directory=True)
-    server = RunningServer(Settings(data_dir=server_dir, embedded_worker=False, serve_cpu_threads=threads)).start()
+    settings = dict(data_dir=server_dir, embedded_worker=False, serve_cpu_threads=threads)
+    if model_path is None:
+        (server_dir / "models").symlink_to((data_dir / "models").resolve(), target_is_directory=True)
+    else:
+        settings["base_models"] = {BUILTIN_MODEL: BaseModelConfig(source=str(model_path))}
+    server = RunningServer(Settings(**settings)).start()
     shutil.copytree(adapter, server_dir / "jobs" / "bench" / "final")
     with server.services.db.write() as session:
         model_store.add_model(session, row=ModelRow(
@@ -129,16 +142,43 @@ def start_server(data_dir: Path, adapter: Path, threads: int):
     return server
 
 
-def concurrent(args, client, base, tuned, tokenizer) -> tuple[float, float]:
-    """Aggregate tokens/s: openft serving N requests at once vs generate() running them in turn."""
+def concurrent(args, client, base, tuned, tokenizer) -> tuple[tuple[float, float | None], tuple[float, float | None]]:
+    """Aggregate tokens/s and the GPU's working memory: openft serving N requests at once vs
+    generate() running them in turn."""
     jobs = [(ADAPTER_MODEL if i % 2 else "SmolLM2-135M-Instruct", PROMPTS[i % len(PROMPTS)]) for i in range(args.concurrency)]
-    start = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        runs = list(pool.map(lambda job: openft_run(client, job[0], job[1], args.max_tokens), jobs))
-    ours = sum(r["tokens"] for r in runs) / (time.perf_counter() - start)
-    start = time.perf_counter()
-    runs = [baseline_run(tuned if model == ADAPTER_MODEL else base, tokenizer, prompt, args.max_tokens) for model, prompt in jobs]
-    return ours, sum(r["tokens"] for r in runs) / (time.perf_counter() - start)
+    with working_memory() as ours_memory:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            runs = list(pool.map(lambda job: openft_run(client, job[0], job[1], args.max_tokens), jobs))
+        ours = sum(r["tokens"] for r in runs) / (time.perf_counter() - start)
+    with working_memory() as plain_memory:
+        start = time.perf_counter()
+        runs = [baseline_run(tuned if model == ADAPTER_MODEL else base, tokenizer, prompt, args.max_tokens) for model, prompt in jobs]
+        plain = sum(r["tokens"] for r in runs) / (time.perf_counter() - start)
+    return (ours, ours_memory.get("mb")), (plain, plain_memory.get("mb"))
+
+
+@contextlib.contextmanager
+def working_memory():
+    """On a GPU: the peak of allocated memory above what was allocated at the start, in MB."""
+    import torch
+
+    found: dict = {}
+    if not torch.cuda.is_available():
+        yield found
+        return
+    torch.cuda.synchronize()
+    at_start = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    yield found
+    torch.cuda.synchronize()
+    found["mb"] = (torch.cuda.max_memory_allocated() - at_start) / 2**20
+
+
+def weights_mb(*modules) -> float:
+    """Parameters and buffers the modules hold (each tensor counted once)."""
+    tensors = {id(t): t for m in modules for t in (*m.parameters(), *m.buffers())}
+    return sum(t.numel() * t.element_size() for t in tensors.values()) / 2**20
 
 
 def commit() -> str:
@@ -161,6 +201,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="a data dir holding the built-in model cache")
     parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter dir for the built-in model")
     parser.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: the engine's)")
+    parser.add_argument("--model-path", type=Path, default=None, help="a local model dir to serve instead of the built-in model")
     args = parser.parse_args()
 
     import openai
@@ -174,12 +215,15 @@ def main() -> None:
     torch.set_num_threads(threads)
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="openft-bench-"))
-    model_path = str(builtin_model_dir(data_dir))
+    model_path = str(args.model_path or builtin_model_dir(data_dir))
     adapter = args.adapter or make_adapter(model_path, Path(tempfile.mkdtemp(prefix="openft-adapter-")) / "adapter")
-    base, base_tokenizer = load_model_and_tokenizer(model_path)
-    tuned_base, _ = load_model_and_tokenizer(model_path)
-    tuned = PeftModel.from_pretrained(tuned_base, str(adapter)).eval()
-    server = start_server(data_dir, adapter, threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32  # as the engine loads
+    base, base_tokenizer = load_model_and_tokenizer(model_path, dtype=dtype)
+    tuned_base, _ = load_model_and_tokenizer(model_path, dtype=dtype)
+    base, tuned_base = base.to(device), tuned_base.to(device)
+    tuned = PeftModel.from_pretrained(tuned_base, str(adapter)).to(device).eval()
+    server = start_server(data_dir, args.model_path, adapter, threads)
     client = openai.OpenAI(base_url=server.url, api_key="sk-bench", max_retries=0)
     try:
         rows = {}
@@ -188,12 +232,15 @@ def main() -> None:
                 summary(timed(args.repeats, lambda p, m=model: baseline_run(m, base_tokenizer, p, args.max_tokens))),
                 summary(timed(args.repeats, lambda p, s=served: openft_run(client, s, p, args.max_tokens))),
             )
-        ours_agg, base_agg = concurrent(args, client, base, tuned, base_tokenizer)
+        (ours_agg, ours_work), (base_agg, base_work) = concurrent(args, client, base, tuned, base_tokenizer)
+        engine = server.app.state.engine.get()
+        ours_weights = weights_mb(*(loaded.adapters.module for loaded in engine.pool.bases.values()))
+        plain_weights = weights_mb(base, tuned)
     finally:
         server.stop()
 
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    print(f"machine: {platform.node()}; device: {device}; torch {torch.__version__} with {threads} thread(s); commit {commit()}")
+    card = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+    print(f"machine: {platform.node()}; device: {card}; torch {torch.__version__} with {threads} thread(s); commit {commit()}")
     print(f"SmolLM2-135M-Instruct, greedy, max {args.max_tokens} tokens, {args.repeats} timed requests each after a warm-up")
     print(f"{'':34}{'TTFT ms':>9}{'tok/s':>8}{'decode tok/s':>14}{'tokens':>8}")
     for name, (plain, ours) in rows.items():
@@ -203,6 +250,10 @@ def main() -> None:
         print(f"  ratio openft/generate: TTFT {ours['ttft'] / plain['ttft']:.2f}x, tok/s {ours['tok_s'] / plain['tok_s']:.2f}x; same answers: {same}")
     print(f"{args.concurrency} concurrent requests (base + adapter): openft {ours_agg:.1f} tok/s, "
           f"generate one at a time {base_agg:.1f} tok/s, ratio {ours_agg / base_agg:.2f}x")
+    print(f"weights held for base + adapter: openft {ours_weights:.0f} MB (one base, adapter swapped), "
+          f"generate {plain_weights:.0f} MB (two copies), ratio {ours_weights / plain_weights:.2f}x")
+    if ours_work is not None:
+        print(f"GPU working memory above the weights, concurrent phase: openft {ours_work:.0f} MB, generate {base_work:.0f} MB")
 
 
 if __name__ == "__main__":
