@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from openft import ids
@@ -49,16 +51,29 @@ def check_jsonl(path, purpose: str) -> None:
         )
 
 
-def save_file(svc, caller, *, temp, filename: str, size: int, purpose: str, expires_at: int | None, created_at: int) -> FileRow:
-    """Move accepted bytes into place and record the file (shared with the Uploads API)."""
+def save_file(
+    svc, caller, *, temp, filename: str, size: int, purpose: str, expires_at: int | None, created_at: int,
+    also: Callable[[Session, FileRow], None] | None = None,
+) -> FileRow:
+    """Move accepted bytes into place and record the file (shared with the Uploads API).
+
+    ``also`` runs in the transaction that adds the row: if it raises, the file is neither
+    recorded nor kept on disk."""
     file_id = ids.file_id()
     relative = svc.storage.keep_file(temp, file_id)
     row = FileRow(
         id=file_id, project_id=caller.project_id, filename=filename, purpose=purpose, bytes=size,
         created_at=created_at, expires_at=expires_at, status="processed", path=relative,
     )
-    with svc.db.write() as session:
-        return file_store.add_file(session, row=row)
+    try:
+        with svc.db.write() as session:
+            added = file_store.add_file(session, row=row)
+            if also is not None:
+                also(session, added)
+            return added
+    except BaseException:
+        svc.storage.remove(relative)
+        raise
 
 
 @router.post("/files", response_model=FileObject)

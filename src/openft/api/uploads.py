@@ -36,6 +36,16 @@ def _pending(session, caller, upload_id: str) -> UploadRow:
     return row
 
 
+def _finish(session, caller, upload_id: str, status: str, file_id: str | None = None) -> UploadRow:
+    """The pending upload moved to ``status``, or the same 400 as ``_pending`` when a concurrent
+    request moved it first."""
+    row = _pending(session, caller, upload_id)
+    if not upload_store.finish_upload(session, upload=row, status=status, file_id=file_id):
+        session.refresh(row)
+        raise InvalidRequest(f"Upload {upload_id} is {row.status}, not pending.", param="upload_id", code="invalid_upload_state")
+    return row
+
+
 @router.post("/uploads", response_model=Upload)
 def create_upload(body: CreateUploadRequest, svc: Svc, caller: Caller):
     if body.bytes > svc.settings.max_multipart_upload_bytes:
@@ -115,21 +125,23 @@ def complete_upload(upload_id: str, body: CompleteUploadRequest, svc: Svc, calle
         check_jsonl(target, upload.purpose)
         created = ids.now()
         expires = created + upload.file_expires_after if upload.file_expires_after else None
-        file_row = save_file(svc, caller, temp=target, filename=upload.filename, size=size, purpose=upload.purpose, expires_at=expires, created_at=created)
+        done = {}
+
+        def finish(session, file_row):  # in the file's own transaction: one file per upload, whoever races
+            done["upload"] = _finish(session, caller, upload_id, "completed", file_id=file_row.id)
+
+        file_row = save_file(svc, caller, temp=target, filename=upload.filename, size=size, purpose=upload.purpose,
+                             expires_at=expires, created_at=created, also=finish)
     finally:
         if os.path.exists(target):
             svc.storage.discard(target)
-    with svc.db.write() as session:
-        upload = _pending(session, caller, upload_id)
-        upload.status, upload.file_id = "completed", file_row.id
     svc.storage.remove(f"uploads/{upload_id}")
-    return upload_object(upload, file_row, now=ids.now())
+    return upload_object(done["upload"], file_row, now=ids.now())
 
 
 @router.post("/uploads/{upload_id}/cancel", response_model=Upload)
 def cancel_upload(upload_id: str, svc: Svc, caller: Caller):
     with svc.db.write() as session:
-        upload = _pending(session, caller, upload_id)
-        upload.status = "cancelled"
+        upload = _finish(session, caller, upload_id, "cancelled")
     svc.storage.remove(f"uploads/{upload_id}")
     return upload_object(upload, None, now=ids.now())

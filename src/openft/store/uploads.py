@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from openft.store.pages import scoped
@@ -27,6 +27,15 @@ def add_part(session: Session, *, row: UploadPartRow) -> UploadPartRow:
 def upload_parts(session: Session, *, upload: UploadRow) -> list[UploadPartRow]:
     query = select(UploadPartRow).where(UploadPartRow.upload_pk == upload.pk).order_by(UploadPartRow.pk)
     return list(session.scalars(query))
+
+
+def finish_upload(session: Session, *, upload: UploadRow, status: str, file_id: str | None = None) -> bool:
+    """Move a pending upload to ``completed`` or ``cancelled`` in one conditional UPDATE; False when
+    another request moved it first (two completes, or a complete and a cancel, racing)."""
+    result = session.execute(
+        update(UploadRow).where(UploadRow.pk == upload.pk, UploadRow.status == "pending").values(status=status, file_id=file_id)
+    )
+    return result.rowcount == 1
 
 
 def expired_uploads(session: Session, *, now: int) -> list[UploadRow]:
