@@ -99,13 +99,17 @@ def _assemble(svc, parts: list[UploadPartRow], order: list[str]):
     if len(set(order)) != len(order):
         raise InvalidRequest("Invalid 'part_ids': a part is listed twice.", param="part_ids", code="invalid_value")
     target, digest, size = svc.storage.incoming(), hashlib.md5(), 0
-    with open(target, "wb") as out:
-        for part_id in order:
-            with open(svc.storage.path(by_id[part_id].path), "rb") as part:
-                while chunk := part.read(1024 * 1024):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
+    try:
+        with open(target, "wb") as out:
+            for part_id in order:
+                with open(svc.storage.path(by_id[part_id].path), "rb") as part:
+                    while chunk := part.read(1024 * 1024):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+    except BaseException:
+        svc.storage.discard(target)
+        raise
     return target, digest.hexdigest(), size
 
 
@@ -114,7 +118,12 @@ def complete_upload(upload_id: str, body: CompleteUploadRequest, svc: Svc, calle
     with svc.db.read() as session:
         upload = _pending(session, caller, upload_id)
         parts = upload_store.upload_parts(session, upload=upload)
-    target, md5, size = _assemble(svc, parts, body.part_ids)
+    try:
+        target, md5, size = _assemble(svc, parts, body.part_ids)
+    except FileNotFoundError:  # a racing complete or cancel finished the upload and removed its parts
+        with svc.db.read() as session:
+            _pending(session, caller, upload_id)
+        raise
     try:
         if size != upload.bytes:
             raise InvalidRequest(
