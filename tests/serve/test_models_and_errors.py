@@ -46,8 +46,10 @@ def test_a_deleted_model_no_longer_answers(sdk, tiny_server):
     register(tiny_server, name, tiny_server.settings.data_dir / "jobs/AaAa1111/AaAa1111")
     assert answer(sdk, name)
     sdk.models.delete(name)
+    assert not (tiny_server.settings.data_dir / "jobs/DeLe5555/DeLe5555").exists()  # loaded, but its files are gone
     with pytest.raises(openai.NotFoundError):
         answer(sdk, name)
+    assert answer(sdk, MODELS.a)  # the other adapters on the base answer as before
 
 
 @pytest.mark.parametrize("extra, param", [

@@ -43,4 +43,7 @@ def delete_model(model: str, svc: Svc, caller: Caller):
         if row is None:
             raise model_not_found(model)
         model_store.mark_deleted(session, row=row, now=ids.now())
+        keep = model_store.path_in_use(session, path=row.path)
+    if not keep:  # the weights go with the model; a job continuing it already fails ("no longer exists")
+        svc.storage.remove(row.path)
     return ModelDeleted(id=model, deleted=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openft.store.pages import scoped
@@ -25,3 +26,9 @@ def list_models(session: Session, *, project_id: str) -> list[ModelRow]:
 
 def mark_deleted(session: Session, *, row: ModelRow, now: int) -> None:
     row.deleted_at = now
+
+
+def path_in_use(session: Session, *, path: str) -> bool:
+    """Whether a model that is not deleted still lives in ``path``."""
+    query = select(ModelRow.pk).where(ModelRow.path == path, ModelRow.deleted_at.is_(None)).limit(1)
+    return session.scalar(query) is not None
