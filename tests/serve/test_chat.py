@@ -22,6 +22,9 @@ def test_a_completion_has_openais_shape_and_exact_usage(sdk, tokenizer):
     [choice] = reply.choices
     assert (choice.index, choice.finish_reason, choice.message.role) == (0, "length", "assistant")
     assert choice.message.content and choice.message.tool_calls is None
+    raw = sdk.chat.completions.with_raw_response.create(model=MODELS.base, messages=HELLO, max_tokens=2, temperature=0).http_response.json()
+    assert set(raw["choices"][0]["message"]) == {"role", "content", "refusal", "annotations"}  # as OpenAI writes a text answer
+    assert raw["choices"][0]["message"]["annotations"] == [] and raw["choices"][0]["message"]["refusal"] is None
     prompt = tokenizer.apply_chat_template(HELLO, add_generation_prompt=True, tokenize=True)["input_ids"]
     assert reply.usage.prompt_tokens == len(prompt)
     assert reply.usage.completion_tokens == 5

@@ -182,10 +182,13 @@ class ToolCallOut(BaseModel):
 
 
 class AssistantMessage(BaseModel):
+    """As OpenAI writes it: ``refusal`` null, ``annotations`` empty, ``tool_calls`` only when there are calls."""
+
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: str | None = None
-    tool_calls: list[ToolCallOut] | None = None
+    annotations: list[dict] = Field(default_factory=list)
+    tool_calls: list[ToolCallOut] | None = Field(default=None, exclude_if=lambda calls: calls is None)
 
 
 FinishReason = Literal["stop", "length", "tool_calls"]
