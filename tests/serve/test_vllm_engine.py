@@ -124,14 +124,10 @@ def base(tiny_model_dir) -> ModelTarget:
     return ModelTarget(name="tiny", base_id="tiny", base_source=str(tiny_model_dir), context_length=64)
 
 
-def events(stream) -> list:
-    return list(stream)
-
-
 def test_each_choice_is_one_request_with_its_own_seed_and_events_come_in_order(engine, fake, base, tokenizer):
     prompts = [ChatPrompt([{"role": "user", "content": "Hi"}]), TextPrompt(text="Once upon")]
     job = GenerationJob(target=base, prompts=prompts, sampling=Sampling(max_tokens=3, seed=5, stop=("x",)), n=2)
-    seen = events(engine.submit(job))
+    seen = list(engine.submit(job))
 
     accepted = seen[0]
     assert isinstance(accepted, Accepted) and accepted.prompt_texts[1] == "Once upon"
@@ -148,7 +144,7 @@ def test_each_choice_is_one_request_with_its_own_seed_and_events_come_in_order(e
     assert all(text.count("<") == 3 for text in texts.values()) and len(set(texts.values())) == 4
     assert seen[-1] == Completed(prompt_tokens=sum(accepted.prompt_tokens), completion_tokens=12)
 
-    assert choice_texts(events(engine.submit(job))) == texts  # the same seed: the same answers
+    assert choice_texts(list(engine.submit(job))) == texts  # the same seed: the same answers
     assert len(fake.engines) == 1  # one engine per model path, made once
 
 
@@ -164,7 +160,7 @@ def test_adapters_are_lora_requests_stable_per_directory(engine, fake, base, tin
     a = ModelTarget(**{**base.__dict__, "name": "a", "adapter_dir": tiny_artifacts["a"]})
     b = ModelTarget(**{**base.__dict__, "name": "b", "adapter_dir": tiny_artifacts["b"]})
     for target in (a, b, a, base):
-        events(engine.submit(GenerationJob(target=target, prompts=[TextPrompt(text="Hi")], sampling=Sampling(max_tokens=1))))
+        list(engine.submit(GenerationJob(target=target, prompts=[TextPrompt(text="Hi")], sampling=Sampling(max_tokens=1))))
     loras = [r[3] for r in fake.requests]
     assert [lora.path for lora in loras[:3]] == [str(tiny_artifacts["a"]), str(tiny_artifacts["b"]), str(tiny_artifacts["a"])]
     assert loras[0].lora_id == loras[2].lora_id != loras[1].lora_id and loras[3] is None
@@ -176,13 +172,13 @@ def test_json_schema_goes_to_vllms_structured_outputs(engine, fake, base):
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     job = GenerationJob(target=base, prompts=[TextPrompt(text="{")], sampling=Sampling(max_tokens=2),
                         grammar=Grammar(kind="json_schema", source=schema, param="response_format"))
-    events(engine.submit(job))
+    list(engine.submit(job))
     assert fake.requests[0][2].options["structured_outputs"].options == {"json": schema}
 
 
 def test_a_prompt_too_long_for_the_context_fails_before_any_request(engine, fake, base):
     job = GenerationJob(target=base, prompts=[TextPrompt(text="word " * 40)], sampling=Sampling(max_tokens=60))
-    (failed,) = events(engine.submit(job))
+    (failed,) = list(engine.submit(job))
     assert isinstance(failed, Failed) and failed.error.param == "prompt" and fake.requests == []
 
 

@@ -65,8 +65,7 @@ class ChatReply:
         if isinstance(event, events.Finished):
             return self._finished(event)
         if isinstance(event, events.Completed):
-            total = event.prompt_tokens + event.completion_tokens
-            self.usage = Usage(prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens, total_tokens=total)
+            self.usage = Usage.of(event.prompt_tokens, event.completion_tokens)
             return [self._usage_chunk()] if self.include_usage else []
         return []
 

@@ -63,8 +63,7 @@ class CompletionReply:
             self.choices[event.index].finish_reason = event.reason
             return [self._chunk(event.index, "", finish_reason=event.reason)]
         if isinstance(event, events.Completed):
-            total = event.prompt_tokens + event.completion_tokens
-            self.usage = Usage(prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens, total_tokens=total)
+            self.usage = Usage.of(event.prompt_tokens, event.completion_tokens)
             return [self._usage_chunk()] if self.include_usage else []
         return []
 
