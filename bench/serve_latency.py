@@ -51,7 +51,9 @@ def make_adapter(model_path: str, out: Path) -> Path:
     from openft.train.models import load_model_and_tokenizer
 
     model, tokenizer = load_model_and_tokenizer(model_path)
-    config = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=8, lora_alpha=16, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM"
+    )
     get_peft_model(model, config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
@@ -62,15 +64,22 @@ def baseline_run(model, tokenizer, prompt: str, max_tokens: int) -> dict:
     from transformers import TextIteratorStreamer
 
     messages = [{"role": "user", "content": prompt}]
-    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    inputs = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
     inputs = {key: value.to(model.device) for key, value in inputs.items()}
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     result = {}
 
     def generate():
         with torch.inference_mode():
-            result["ids"] = model.generate(**inputs, max_new_tokens=max_tokens, do_sample=False, streamer=streamer,
-                                           pad_token_id=tokenizer.pad_token_id)
+            result["ids"] = model.generate(
+                **inputs,
+                max_new_tokens=max_tokens,
+                do_sample=False,
+                streamer=streamer,
+                pad_token_id=tokenizer.pad_token_id,
+            )
 
     start = time.perf_counter()
     thread = threading.Thread(target=generate)
@@ -89,8 +98,12 @@ def baseline_run(model, tokenizer, prompt: str, max_tokens: int) -> dict:
 def openft_run(client, model: str, prompt: str, max_tokens: int) -> dict:
     start = time.perf_counter()
     stream = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=0,
-        stream=True, stream_options={"include_usage": True},
+        model=model,
+        messages=[{"role": "user", "content": prompt}],
+        max_tokens=max_tokens,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
     )
     ttft, text, tokens = None, "", 0
     for chunk in stream:
@@ -135,17 +148,30 @@ def start_server(data_dir: Path, model_path: Path | None, adapter: Path, threads
     server = RunningServer(Settings(**settings)).start()
     shutil.copytree(adapter, server_dir / "jobs" / "bench" / "final")
     with server.services.db.write() as session:
-        model_store.add_model(session, row=ModelRow(
-            id=ADAPTER_MODEL, project_id="proj_default", owned_by="org-openft", job_id="bench", created_at=int(time.time()),
-            base_model="SmolLM2-135M-Instruct", path="jobs/bench/final",
-        ))
+        model_store.add_model(
+            session,
+            row=ModelRow(
+                id=ADAPTER_MODEL,
+                project_id="proj_default",
+                owned_by="org-openft",
+                job_id="bench",
+                created_at=int(time.time()),
+                base_model="SmolLM2-135M-Instruct",
+                path="jobs/bench/final",
+            ),
+        )
     return server
 
 
-def concurrent(args, client, base, tuned, tokenizer) -> tuple[tuple[float, float | None], tuple[float, float | None]]:
+def concurrent(
+    args, client, base, tuned, tokenizer
+) -> tuple[tuple[float, float | None], tuple[float, float | None]]:
     """Aggregate tokens/s and the GPU's working memory: openft serving N requests at once vs
     generate() running them in turn."""
-    jobs = [(ADAPTER_MODEL if i % 2 else "SmolLM2-135M-Instruct", PROMPTS[i % len(PROMPTS)]) for i in range(args.concurrency)]
+    jobs = [
+        (ADAPTER_MODEL if i % 2 else "SmolLM2-135M-Instruct", PROMPTS[i % len(PROMPTS)])
+        for i in range(args.concurrency)
+    ]
     with working_memory() as ours_memory:
         start = time.perf_counter()
         with ThreadPoolExecutor(args.concurrency) as pool:
@@ -153,7 +179,10 @@ def concurrent(args, client, base, tuned, tokenizer) -> tuple[tuple[float, float
         ours = sum(r["tokens"] for r in runs) / (time.perf_counter() - start)
     with working_memory() as plain_memory:
         start = time.perf_counter()
-        runs = [baseline_run(tuned if model == ADAPTER_MODEL else base, tokenizer, prompt, args.max_tokens) for model, prompt in jobs]
+        runs = [
+            baseline_run(tuned if model == ADAPTER_MODEL else base, tokenizer, prompt, args.max_tokens)
+            for model, prompt in jobs
+        ]
         plain = sum(r["tokens"] for r in runs) / (time.perf_counter() - start)
     return (ours, ours_memory.get("mb")), (plain, plain_memory.get("mb"))
 
@@ -198,10 +227,21 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--data-dir", type=Path, default=None, help="a data dir holding the built-in model cache")
-    parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter dir for the built-in model")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads for both sides (default: the engine's)")
-    parser.add_argument("--model-path", type=Path, default=None, help="a local model dir to serve instead of the built-in model")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="a data dir holding the built-in model cache"
+    )
+    parser.add_argument(
+        "--adapter", type=Path, default=None, help="a LoRA adapter dir for the built-in model"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads for both sides (default: the engine's)"
+    )
+    parser.add_argument(
+        "--model-path",
+        type=Path,
+        default=None,
+        help="a local model dir to serve instead of the built-in model",
+    )
     args = parser.parse_args()
 
     import openai
@@ -216,9 +256,13 @@ def main() -> None:
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="openft-bench-"))
     model_path = str(args.model_path or builtin_model_dir(data_dir))
-    adapter = args.adapter or make_adapter(model_path, Path(tempfile.mkdtemp(prefix="openft-adapter-")) / "adapter")
+    adapter = args.adapter or make_adapter(
+        model_path, Path(tempfile.mkdtemp(prefix="openft-adapter-")) / "adapter"
+    )
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32  # as the engine loads
+    dtype = (
+        torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    )  # as the engine loads
     base, base_tokenizer = load_model_and_tokenizer(model_path, dtype=dtype)
     tuned_base, _ = load_model_and_tokenizer(model_path, dtype=dtype)
     base, tuned_base = base.to(device), tuned_base.to(device)
@@ -227,9 +271,16 @@ def main() -> None:
     client = openai.OpenAI(base_url=server.url, api_key="sk-bench", max_retries=0)
     try:
         rows = {}
-        for name, model, served in (("base", base.eval(), "SmolLM2-135M-Instruct"), ("LoRA adapter", tuned, ADAPTER_MODEL)):
+        for name, model, served in (
+            ("base", base.eval(), "SmolLM2-135M-Instruct"),
+            ("LoRA adapter", tuned, ADAPTER_MODEL),
+        ):
             rows[name] = (
-                summary(timed(args.repeats, lambda p, m=model: baseline_run(m, base_tokenizer, p, args.max_tokens))),
+                summary(
+                    timed(
+                        args.repeats, lambda p, m=model: baseline_run(m, base_tokenizer, p, args.max_tokens)
+                    )
+                ),
                 summary(timed(args.repeats, lambda p, s=served: openft_run(client, s, p, args.max_tokens))),
             )
         (ours_agg, ours_work), (base_agg, base_work) = concurrent(args, client, base, tuned, base_tokenizer)
@@ -239,21 +290,39 @@ def main() -> None:
     finally:
         server.stop()
 
-    card = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    print(f"machine: {platform.node()}; device: {card}; torch {torch.__version__} with {threads} thread(s); commit {commit()}")
-    print(f"SmolLM2-135M-Instruct, greedy, max {args.max_tokens} tokens, {args.repeats} timed requests each after a warm-up")
+    card = (
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+    )
+    print(
+        f"machine: {platform.node()}; device: {card}; torch {torch.__version__} with {threads} thread(s); commit {commit()}"
+    )
+    print(
+        f"SmolLM2-135M-Instruct, greedy, max {args.max_tokens} tokens, {args.repeats} timed requests each after a warm-up"
+    )
     print(f"{'':34}{'TTFT ms':>9}{'tok/s':>8}{'decode tok/s':>14}{'tokens':>8}")
     for name, (plain, ours) in rows.items():
         for label, row in ((f"{name}: transformers.generate", plain), (f"{name}: openft SSE", ours)):
-            print(f"{label:34}{row['ttft'] * 1000:9.0f}{row['tok_s']:8.1f}{row['decode_tok_s']:14.1f}{row['tokens']:8.1f}")
+            print(
+                f"{label:34}{row['ttft'] * 1000:9.0f}{row['tok_s']:8.1f}{row['decode_tok_s']:14.1f}{row['tokens']:8.1f}"
+            )
         same = "yes" if ours["texts"] == plain["texts"] else "no"
-        print(f"  ratio openft/generate: TTFT {ours['ttft'] / plain['ttft']:.2f}x, tok/s {ours['tok_s'] / plain['tok_s']:.2f}x; same answers: {same}")
-    print(f"{args.concurrency} concurrent requests (base + adapter): openft {ours_agg:.1f} tok/s, "
-          f"generate one at a time {base_agg:.1f} tok/s, ratio {ours_agg / base_agg:.2f}x")
-    print(f"weights held for base + adapter: openft {ours_weights:.0f} MB (one base, adapter swapped), "
-          f"generate {plain_weights:.0f} MB (two copies), ratio {ours_weights / plain_weights:.2f}x")
+        print(
+            f"  ratio openft/generate: TTFT {ours['ttft'] / plain['ttft']:.2f}x, tok/s {ours['tok_s'] / plain['tok_s']:.2f}x; same answers: {same}"
+        )
+    print(
+        f"{args.concurrency} concurrent requests (base + adapter): openft {ours_agg:.1f} tok/s, "
+        f"generate one at a time {base_agg:.1f} tok/s, ratio {ours_agg / base_agg:.2f}x"
+    )
+    print(
+        f"weights held for base + adapter: openft {ours_weights:.0f} MB (one base, adapter swapped), "
+        f"generate {plain_weights:.0f} MB (two copies), ratio {ours_weights / plain_weights:.2f}x"
+    )
     if ours_work is not None:
-        print(f"GPU working memory above the weights, concurrent phase: openft {ours_work:.0f} MB, generate {base_work:.0f} MB")
+        print(
+            f"GPU working memory above the weights, concurrent phase: openft {ours_work:.0f} MB, generate {base_work:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -41,36 +41,62 @@ def dataset(n: int) -> list[dict]:
     rows = []
     for i in range(n):
         topic = topics[i % len(topics)]
-        answer = " ".join(f"Fact {j} about {topic}: it is notable for reason number {i + j}." for j in range(1 + i % 6))
-        rows.append({"messages": [
-            {"role": "system", "content": "You are a concise geography tutor."},
-            {"role": "user", "content": f"Tell me about {topic}, item {i}."},
-            {"role": "assistant", "content": answer},
-        ]})
+        answer = " ".join(
+            f"Fact {j} about {topic}: it is notable for reason number {i + j}." for j in range(1 + i % 6)
+        )
+        rows.append(
+            {
+                "messages": [
+                    {"role": "system", "content": "You are a concise geography tutor."},
+                    {"role": "user", "content": f"Tell me about {topic}, item {i}."},
+                    {"role": "assistant", "content": answer},
+                ]
+            }
+        )
     return rows
 
 
 def preference_dataset(n: int) -> list[dict]:
     """The same conversations as preference pairs: the full answer preferred to a curt one."""
     return [
-        {"input": {"messages": row["messages"][:2]}, "preferred_output": row["messages"][2:],
-         "non_preferred_output": [{"role": "assistant", "content": "Look it up yourself."}]}
+        {
+            "input": {"messages": row["messages"][:2]},
+            "preferred_output": row["messages"][2:],
+            "non_preferred_output": [{"role": "assistant", "content": "Look it up yourself."}],
+        }
         for row in dataset(n)
     ]
 
 
 def trl_trainer(args, model, tokenizer, rows: list[dict], common: dict, lora):
     """SFTTrainer on `messages` rows, or DPOTrainer on them rewritten as TRL's prompt/chosen/rejected."""
-    from datasets import Dataset
     from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
+    from datasets import Dataset
+
     if args.method == "dpo":
-        pairs = [{"prompt": r["input"]["messages"], "chosen": r["preferred_output"], "rejected": r["non_preferred_output"]}
-                 for r in rows]
-        return DPOTrainer(model=model, args=DPOConfig(**common, beta=BETA), train_dataset=Dataset.from_list(pairs),
-                          processing_class=tokenizer, peft_config=lora)
-    return SFTTrainer(model=model, args=SFTConfig(**common, max_length=2048), train_dataset=Dataset.from_list(rows),
-                      processing_class=tokenizer, peft_config=lora)
+        pairs = [
+            {
+                "prompt": r["input"]["messages"],
+                "chosen": r["preferred_output"],
+                "rejected": r["non_preferred_output"],
+            }
+            for r in rows
+        ]
+        return DPOTrainer(
+            model=model,
+            args=DPOConfig(**common, beta=BETA),
+            train_dataset=Dataset.from_list(pairs),
+            processing_class=tokenizer,
+            peft_config=lora,
+        )
+    return SFTTrainer(
+        model=model,
+        args=SFTConfig(**common, max_length=2048),
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=lora,
+    )
 
 
 def run_baseline(args) -> None:
@@ -83,13 +109,22 @@ def run_baseline(args) -> None:
     tokenizer = AutoTokenizer.from_pretrained(args.model_path)
     model = AutoModelForCausalLM.from_pretrained(args.model_path, dtype=torch.float32)
     on_gpu = torch.cuda.is_available()
-    tuned = {"bf16": on_gpu and torch.cuda.is_bf16_supported()}  # TRL's default bf16=True refuses to run on a CPU
+    tuned = {
+        "bf16": on_gpu and torch.cuda.is_bf16_supported()
+    }  # TRL's default bf16=True refuses to run on a CPU
     if args.baseline == "matched":  # the checkpointing openft picks, so only the pipelines differ
         tuned["activation_checkpointing"] = False
     common = dict(
-        output_dir=tempfile.mkdtemp(), per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
-        learning_rate=LEARNING_RATE, seed=args.seed, logging_steps=1, save_strategy="no", report_to="none",
-        disable_tqdm=True, **tuned,
+        output_dir=tempfile.mkdtemp(),
+        per_device_train_batch_size=args.batch_size,
+        num_train_epochs=args.epochs,
+        learning_rate=LEARNING_RATE,
+        seed=args.seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        **tuned,
     )
     trainer = trl_trainer(args, model, tokenizer, rows, common, LoraConfig(task_type="CAUSAL_LM", **LORA))
     output = trainer.train()
@@ -112,30 +147,42 @@ def measured(command: list[str], env: dict) -> dict:
 
 def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> tuple[dict, int]:
     sys.path.insert(0, str(ROOT / "tests"))
+    from openai import OpenAI
+
     from openft import queue
     from openft.config import BUILTIN_MODEL, SETTINGS_ENV, BaseModelConfig, Settings
-    from openai import OpenAI
     from support.server import RunningServer
 
     source = "builtin" if args.model_path is None else str(model_path)
-    settings = Settings(data_dir=data_dir, embedded_worker=False, validator_poll_seconds=0.1,
-                        base_models={BUILTIN_MODEL: BaseModelConfig(source=source)})
+    settings = Settings(
+        data_dir=data_dir,
+        embedded_worker=False,
+        validator_poll_seconds=0.1,
+        base_models={BUILTIN_MODEL: BaseModelConfig(source=source)},
+    )
     server = RunningServer(settings).start()
     try:
         with OpenAI(base_url=server.url, api_key="bench") as client:
             file_id = client.files.create(file=data.open("rb"), purpose="fine-tune").id
             hyper = {"n_epochs": args.epochs, "batch_size": args.batch_size, "learning_rate_multiplier": 1.0}
             hyper.update({"beta": BETA} if args.method == "dpo" else {})
-            job = client.fine_tuning.jobs.create(model="SmolLM2-135M-Instruct", training_file=file_id, seed=args.seed,
-                                                 method={"type": args.method, args.method: {"hyperparameters": hyper}})
+            job = client.fine_tuning.jobs.create(
+                model="SmolLM2-135M-Instruct",
+                training_file=file_id,
+                seed=args.seed,
+                method={"type": args.method, args.method: {"hyperparameters": hyper}},
+            )
             while client.fine_tuning.jobs.retrieve(job.id).status == "validating_files":
                 time.sleep(0.1)
             assert queue.claim(server.services.db, worker_id="bench").id == job.id
-            env = {**os.environ, SETTINGS_ENV: settings.for_training_process(data_dir, settings.resolved_database_url)}
+            env = {
+                **os.environ,
+                SETTINGS_ENV: settings.for_training_process(data_dir, settings.resolved_database_url),
+            }
             result = measured([sys.executable, "-m", "openft.train", job.id], env)
             done = client.fine_tuning.jobs.retrieve(job.id)
             assert done.status == "succeeded", done.error
-            log = (data_dir / "jobs" / job.id / "train.log")
+            log = data_dir / "jobs" / job.id / "train.log"
             text = result["output"] + (log.read_text() if log.exists() else "")
             result["train_runtime"] = float(re.findall(r"'train_runtime': '?([0-9.]+)", text)[-1])
             return result, done.trained_tokens
@@ -150,10 +197,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--data-dir", type=Path, default=None, help="reuse a data dir holding the built-in model cache")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="reuse a data dir holding the built-in model cache"
+    )
     parser.add_argument("--baseline", choices=["defaults", "matched"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
-    parser.add_argument("--model-path", type=Path, help="a local model dir for both runs instead of the built-in model")
+    parser.add_argument(
+        "--model-path", type=Path, help="a local model dir for both runs instead of the built-in model"
+    )
     args = parser.parse_args()
     if args.baseline:
         return run_baseline(args)
@@ -169,26 +220,62 @@ def main() -> None:
 
     baselines = {}
     for variant in ("defaults", "matched"):
-        run = measured([sys.executable, __file__, "--baseline", variant, "--method", args.method, "--data", str(data),
-                        "--model-path", str(model_path), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
-                        "--seed", str(args.seed)], dict(os.environ))
-        run["train_runtime"] = json.loads(run["output"].split("BENCH ", 1)[1].splitlines()[0])["train_runtime"]
+        run = measured(
+            [
+                sys.executable,
+                __file__,
+                "--baseline",
+                variant,
+                "--method",
+                args.method,
+                "--data",
+                str(data),
+                "--model-path",
+                str(model_path),
+                "--epochs",
+                str(args.epochs),
+                "--batch-size",
+                str(args.batch_size),
+                "--seed",
+                str(args.seed),
+            ],
+            dict(os.environ),
+        )
+        run["train_runtime"] = json.loads(run["output"].split("BENCH ", 1)[1].splitlines()[0])[
+            "train_runtime"
+        ]
         baselines[variant] = run
     ours, tokens = run_openft(args, data, data_dir, model_path)
 
     import torch
 
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    print(f"device: {device}; torch {torch.__version__}; {args.method}: {args.examples} examples x {args.epochs} epoch(s), batch {args.batch_size}; trained tokens {tokens}")
-    print(f"{'':24}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}{'peak RSS MB':>13}")
+    device = (
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+    )
+    print(
+        f"device: {device}; torch {torch.__version__}; {args.method}: {args.examples} examples x {args.epochs} epoch(s), batch {args.batch_size}; trained tokens {tokens}"
+    )
+    print(
+        f"{'':24}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}{'peak RSS MB':>13}"
+    )
     config = "DPOConfig" if args.method == "dpo" else "SFTConfig"
-    rows = ((f"TRL, {config} defaults", baselines["defaults"]), ("TRL, openft's settings", baselines["matched"]), ("openft job", ours))
+    rows = (
+        (f"TRL, {config} defaults", baselines["defaults"]),
+        ("TRL, openft's settings", baselines["matched"]),
+        ("openft job", ours),
+    )
     for name, run in rows:
-        print(f"{name:24}{tokens / run['train_runtime']:12.1f}{tokens / run['wall']:15.1f}{run['train_runtime']:9.1f}{run['wall']:11.1f}{run['peak_rss_mb']:13.0f}")
+        print(
+            f"{name:24}{tokens / run['train_runtime']:12.1f}{tokens / run['wall']:15.1f}{run['train_runtime']:9.1f}{run['wall']:11.1f}{run['peak_rss_mb']:13.0f}"
+        )
     for variant, label in (("defaults", "TRL defaults"), ("matched", "TRL with openft's settings")):
         base = baselines[variant]
-        print(f"ratio openft / {label}: train throughput {base['train_runtime'] / ours['train_runtime']:.2f}x, "
-              f"process throughput {base['wall'] / ours['wall']:.2f}x, peak memory {ours['peak_rss_mb'] / base['peak_rss_mb']:.2f}x")
+        print(
+            f"ratio openft / {label}: train throughput {base['train_runtime'] / ours['train_runtime']:.2f}x, "
+            f"process throughput {base['wall'] / ours['wall']:.2f}x, peak memory {ours['peak_rss_mb'] / base['peak_rss_mb']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 
 import pytest
+
+from openft.config import Settings
 from support.clients import async_client, sync_client
 from support.databases import backends, postgres_schema
 from support.server import RunningServer
-
-from openft.config import Settings
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +73,9 @@ def tiny_model_dir(tmp_path_factory, builtin_dir, tokenizer) -> Path:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("openft-data")
-    running = RunningServer(Settings(data_dir=data_dir, validator_poll_seconds=0.2, embedded_worker=False)).start()
+    running = RunningServer(
+        Settings(data_dir=data_dir, validator_poll_seconds=0.2, embedded_worker=False)
+    ).start()
     yield running
     running.stop()
 
@@ -104,7 +106,9 @@ def make_server(tmp_path, request):
         data_dir = tmp_path / f"server-{count}"
         if builtin:
             data_dir.mkdir(parents=True)
-            (data_dir / "models").symlink_to(request.getfixturevalue("builtin_dir").parent, target_is_directory=True)
+            (data_dir / "models").symlink_to(
+                request.getfixturevalue("builtin_dir").parent, target_is_directory=True
+            )
         if backend == "postgres":
             overrides.setdefault("database_url", stack.enter_context(postgres_schema()))
         overrides.setdefault("embedded_worker", False)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "nltk", "rouge_score", "sentence_transformers")
+HEAVY = (
+    "torch",
+    "transformers",
+    "peft",
+    "trl",
+    "accelerate",
+    "datasets",
+    "nltk",
+    "rouge_score",
+    "sentence_transformers",
+)
 
 SCRIPT = """
 import sys
@@ -22,7 +32,11 @@ print(",".join(loaded))
 
 
 def test_api_process_does_not_import_the_ml_stack(tmp_path):
-    result = subprocess.run([sys.executable, "-c", SCRIPT.replace("{HEAVY}", repr(HEAVY)), str(tmp_path)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT.replace("{HEAVY}", repr(HEAVY)), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"the API imported {result.stdout.strip()}"

@@ -22,11 +22,23 @@ def db(tmp_path):
 
 def _queued(db) -> str:
     with db.write() as session:
-        job = job_store.add_job(session, row=JobRow(
-            id=ids.job_id(), project_id="p", organization_id="o", organization_name="o", created_at=ids.now(),
-            model="m", base_model="m", status="queued", training_file="file-x", seed=1,
-            method={"type": "supervised", "supervised": {"hyperparameters": {}}}, result_files=[],
-        ))
+        job = job_store.add_job(
+            session,
+            row=JobRow(
+                id=ids.job_id(),
+                project_id="p",
+                organization_id="o",
+                organization_name="o",
+                created_at=ids.now(),
+                model="m",
+                base_model="m",
+                status="queued",
+                training_file="file-x",
+                seed=1,
+                method={"type": "supervised", "supervised": {"hyperparameters": {}}},
+                result_files=[],
+            ),
+        )
         return job.id
 
 

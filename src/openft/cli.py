@@ -88,14 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--data-dir", type=Path, help="data directory (env OPENFT_DATA_DIR)")
-        sub.add_argument("--database-url", help="SQLAlchemy URL (env OPENFT_DATABASE_URL); default: SQLite in the data dir")
+        sub.add_argument(
+            "--database-url", help="SQLAlchemy URL (env OPENFT_DATABASE_URL); default: SQLite in the data dir"
+        )
         sub.set_defaults(func=func)
         if name == "serve":
             sub.add_argument("--host", help="bind address (env OPENFT_HOST, default 127.0.0.1)")
             sub.add_argument("--port", type=int, help="port (env OPENFT_PORT, default 8000)")
             sub.add_argument("--log-level", default="info")
         if name == "worker":
-            sub.add_argument("--max-concurrent-jobs", type=int, help="env OPENFT_MAX_CONCURRENT_JOBS (default 1)")
+            sub.add_argument(
+                "--max-concurrent-jobs", type=int, help="env OPENFT_MAX_CONCURRENT_JOBS (default 1)"
+            )
     return parser
 
 

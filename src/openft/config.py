@@ -80,10 +80,14 @@ class Settings(BaseSettings):
     stale_after_seconds: int = 60
     stop_grace_seconds: float = 10.0  # after cancel/pause, how long the trainer gets before a signal
     # Inference (/v1/chat/completions, /v1/completions), loaded on the first request.
-    serve_engine: Literal["auto", "transformers", "vllm"] = "auto"  # auto: vLLM when installed and a GPU is present
+    serve_engine: Literal["auto", "transformers", "vllm"] = (
+        "auto"  # auto: vLLM when installed and a GPU is present
+    )
     serve_max_adapters: int = 8  # LoRA adapters kept loaded per base model (least recently used evicted)
     serve_max_batch_size: int = 16  # sequences decoded together
-    serve_default_max_tokens: int = 4096  # cap when a request sets no max_tokens (the context is the other limit)
+    serve_default_max_tokens: int = (
+        4096  # cap when a request sets no max_tokens (the context is the other limit)
+    )
     serve_cpu_threads: int = 0  # torch threads of the engine; 0: one per core but one (left to the API)
     # Graders. Python graders run sandboxed: "auto" uses bubblewrap when it works, else the fallback
     # "process" sandbox (README: what each isolates); "bwrap" refuses to run them without bubblewrap.

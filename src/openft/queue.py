@@ -28,8 +28,14 @@ def claim(db: Database, *, worker_id: str) -> JobRow | None:
             now = ids.now()
             try:
                 job_store.transition(
-                    session, job=job, action="start", worker_id=worker_id, heartbeat_at=now,
-                    started_at=job.started_at or now, attempts=job.attempts + 1, error=None,
+                    session,
+                    job=job,
+                    action="start",
+                    worker_id=worker_id,
+                    heartbeat_at=now,
+                    started_at=job.started_at or now,
+                    attempts=job.attempts + 1,
+                    error=None,
                 )
             except TransitionRefused:
                 continue  # another worker took it, or it was cancelled meanwhile
@@ -42,7 +48,9 @@ def heartbeat(db: Database, *, job_ids: list[str], worker_id: str) -> None:
     if not job_ids:
         return
     with db.write() as session:
-        query = select(JobRow).where(JobRow.id.in_(job_ids), JobRow.worker_id == worker_id, JobRow.status == RUNNING)
+        query = select(JobRow).where(
+            JobRow.id.in_(job_ids), JobRow.worker_id == worker_id, JobRow.status == RUNNING
+        )
         for job in session.scalars(query):
             job.heartbeat_at = ids.now()
 
@@ -65,11 +73,22 @@ def sweep_stalled(db: Database, *, stale_after: int) -> list[str]:
                 if job.attempts >= MAX_ATTEMPTS:
                     message = f"{lost}; giving up after {job.attempts} attempts."
                     error = {"code": "worker_lost", "message": message, "param": None}
-                    job_store.transition(session, job=job, action="fail", error=error, finished_at=ids.now(), estimated_finish=None)
+                    job_store.transition(
+                        session,
+                        job=job,
+                        action="fail",
+                        error=error,
+                        finished_at=ids.now(),
+                        estimated_finish=None,
+                    )
                     event_store.add_event(session, job=job, level="error", message=message)
                 else:
-                    job_store.transition(session, job=job, action="requeue", worker_id=None, estimated_finish=None)
-                    event_store.add_event(session, job=job, level="warn", message=f"{lost}; the job was put back in the queue.")
+                    job_store.transition(
+                        session, job=job, action="requeue", worker_id=None, estimated_finish=None
+                    )
+                    event_store.add_event(
+                        session, job=job, level="warn", message=f"{lost}; the job was put back in the queue."
+                    )
             except TransitionRefused:
                 continue
             moved.append(job_id)

@@ -64,8 +64,6 @@ def validate_job(db: Database, storage: Storage, job: JobRow) -> None:
             log.info("job %s left validation meanwhile (now %s)", job.id, job.status)
 
 
-
-
 def validate_pending(db: Database, storage: Storage) -> int:
     with db.read() as session:
         pending = job_store.jobs_in_status(session, status=VALIDATING)

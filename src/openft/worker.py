@@ -56,7 +56,9 @@ class Worker:
             self._spawn(job.id)
 
     def run(self, stop: threading.Event) -> None:
-        log.info("worker %s started (max %d concurrent jobs)", self.worker_id, self.settings.max_concurrent_jobs)
+        log.info(
+            "worker %s started (max %d concurrent jobs)", self.worker_id, self.settings.max_concurrent_jobs
+        )
         while not stop.is_set():
             try:
                 self.step()
@@ -71,15 +73,22 @@ class Worker:
         job_dir.mkdir(parents=True, exist_ok=True)
         with open(job_dir / "train.log", "ab") as logfile:
             process = subprocess.Popen(
-                [sys.executable, "-m", "openft.train", job_id], env=env, stdout=logfile, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                [sys.executable, "-m", "openft.train", job_id],
+                env=env,
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         self.children[job_id] = Child(job_id, process)
         log.info("job %s: training process %d started", job_id, process.pid)
 
     def _statuses(self) -> dict[str, str]:
         with self.db.read() as session:
-            return {job_id: job_store.get_job_any_project(session, job_id=job_id).status for job_id in self.children}
+            return {
+                job_id: job_store.get_job_any_project(session, job_id=job_id).status
+                for job_id in self.children
+            }
 
     def _enforce_stops(self) -> None:
         if not self.children:
@@ -93,7 +102,9 @@ class Worker:
             waited = time.monotonic() - child.stop_seen_at
             wanted = signal.SIGKILL if waited > 2 * grace else signal.SIGTERM if waited > grace else None
             if wanted is not None and wanted not in child.signals:
-                log.warning("job %s is %s but its trainer is still running: sending %s", job_id, status, wanted.name)
+                log.warning(
+                    "job %s is %s but its trainer is still running: sending %s", job_id, status, wanted.name
+                )
                 child.signals.append(wanted)
                 _signal_group(child.process, wanted)
 
@@ -121,7 +132,9 @@ class Worker:
             message = f"The training process {how} before the job finished. See the server log for details."
             try:
                 error = {"code": "training_process_died", "message": message, "param": None}
-                job_store.transition(session, job=job, action="fail", error=error, finished_at=ids.now(), estimated_finish=None)
+                job_store.transition(
+                    session, job=job, action="fail", error=error, finished_at=ids.now(), estimated_finish=None
+                )
             except TransitionRefused:
                 return
             event_store.add_event(session, job=job, level="error", message=message)
@@ -141,8 +154,15 @@ class Worker:
             with self.db.write() as session:
                 job = job_store.get_job_any_project(session, job_id=job_id)
                 try:
-                    job_store.transition(session, job=job, action="requeue", worker_id=None, estimated_finish=None)
-                    event_store.add_event(session, job=job, level="warn", message="The worker shut down; the job was put back in the queue.")
+                    job_store.transition(
+                        session, job=job, action="requeue", worker_id=None, estimated_finish=None
+                    )
+                    event_store.add_event(
+                        session,
+                        job=job,
+                        level="warn",
+                        message="The worker shut down; the job was put back in the queue.",
+                    )
                 except TransitionRefused:
                     pass
         self.children.clear()
@@ -161,7 +181,9 @@ class WorkerThread:
     def __init__(self, worker: Worker):
         self.worker = worker
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=worker.run, args=(self._stop,), name="openft-worker", daemon=True)
+        self._thread = threading.Thread(
+            target=worker.run, args=(self._stop,), name="openft-worker", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()

@@ -6,6 +6,7 @@ import hashlib
 
 import openai
 import pytest
+
 from support.clients import async_client
 from support.data import chat_rows, jsonl
 
@@ -25,14 +26,18 @@ async def test_async_client_walks_every_endpoint(server):
         assert (await client.files.content(file.id)).read() == data
         assert file.id in [f.id async for f in client.files.list(purpose="fine-tune")]
 
-        upload = await client.uploads.create(bytes=len(data), filename="u.jsonl", mime_type="application/jsonl", purpose="fine-tune")
+        upload = await client.uploads.create(
+            bytes=len(data), filename="u.jsonl", mime_type="application/jsonl", purpose="fine-tune"
+        )
         part = await client.uploads.parts.create(upload.id, data=data)
         done = await client.uploads.complete(upload.id, part_ids=[part.id], md5=hashlib.md5(data).hexdigest())
         assert done.status == "completed" and done.file.bytes == len(data)
         other = await client.uploads.create(bytes=1, filename="x", mime_type="text/plain", purpose="batch")
         assert (await client.uploads.cancel(other.id)).status == "cancelled"
 
-        job = await client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=done.file.id, metadata={"via": "async"})
+        job = await client.fine_tuning.jobs.create(
+            model="gpt-4o-mini", training_file=done.file.id, metadata={"via": "async"}
+        )
         assert (await client.fine_tuning.jobs.retrieve(job.id)).id == job.id
         assert job.id in [j.id async for j in client.fine_tuning.jobs.list(metadata={"via": "async"})]
         events = [e.message async for e in client.fine_tuning.jobs.list_events(job.id)]

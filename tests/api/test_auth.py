@@ -7,10 +7,10 @@ import sys
 
 import openai
 import pytest
-from support.clients import sync_client
-from support.data import chat_rows, upload
 
 from openft.config import KeyGrant
+from support.clients import sync_client
+from support.data import chat_rows, upload
 
 KEYS = {
     "sk-alice": KeyGrant(organization="org-acme", organization_name="acme", project="proj_a"),
@@ -28,7 +28,11 @@ def test_bad_or_missing_key_is_401_in_openai_shape(keyed):
         with pytest.raises(openai.AuthenticationError) as caught:
             client.files.list()
     body = caught.value.body
-    assert body["code"] == "invalid_api_key" and body["type"] == "invalid_request_error" and body["param"] is None
+    assert (
+        body["code"] == "invalid_api_key"
+        and body["type"] == "invalid_request_error"
+        and body["param"] is None
+    )
     assert body["message"].startswith("Incorrect API key provided: sk-") and "1234" in body["message"]
     assert "sk-wrong-key-1234" not in body["message"]
     with sync_client(keyed.url, api_key="sk-alice") as client:
@@ -43,10 +47,15 @@ def test_projects_cannot_see_each_others_objects(keyed):
         job = alice.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id)
         assert job.organization_id == "org-acme"
         assert bob.files.list().data == [] and bob.fine_tuning.jobs.list().data == []
-        for call in (lambda: bob.files.retrieve(file_id), lambda: bob.files.delete(file_id),
-                     lambda: bob.files.content(file_id), lambda: bob.fine_tuning.jobs.retrieve(job.id),
-                     lambda: bob.fine_tuning.jobs.cancel(job.id), lambda: bob.fine_tuning.jobs.list_events(job.id),
-                     lambda: bob.fine_tuning.jobs.checkpoints.list(job.id)):
+        for call in (
+            lambda: bob.files.retrieve(file_id),
+            lambda: bob.files.delete(file_id),
+            lambda: bob.files.content(file_id),
+            lambda: bob.fine_tuning.jobs.retrieve(job.id),
+            lambda: bob.fine_tuning.jobs.cancel(job.id),
+            lambda: bob.fine_tuning.jobs.list_events(job.id),
+            lambda: bob.fine_tuning.jobs.checkpoints.list(job.id),
+        ):
             with pytest.raises(openai.NotFoundError):
                 call()
         with pytest.raises(openai.BadRequestError) as caught:
@@ -57,8 +66,21 @@ def test_projects_cannot_see_each_others_objects(keyed):
 
 def test_open_server_refuses_to_bind_beyond_loopback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "openft", "serve", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "openft",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0 with no API keys" in result.stderr

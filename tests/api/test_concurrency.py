@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import openai
+
 from support.clients import sync_client
 from support.data import chat_rows, jsonl, upload
 
@@ -21,7 +22,9 @@ def test_concurrent_creates_and_lists_lose_nothing(make_server, backend):
         created = []
         with sync_client(server.url) as client:
             for i in range(JOBS_EACH):
-                job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training, metadata={"worker": str(worker), "i": str(i)})
+                job = client.fine_tuning.jobs.create(
+                    model="gpt-4o-mini", training_file=training, metadata={"worker": str(worker), "i": str(i)}
+                )
                 created.append(job.id)
                 assert job.id in {j.id for j in client.fine_tuning.jobs.list(limit=CLIENTS * JOBS_EACH)}
                 client.files.list()
@@ -34,7 +37,9 @@ def test_concurrent_creates_and_lists_lose_nothing(make_server, backend):
         listed = [job.id for job in client.fine_tuning.jobs.list(limit=7)]  # the SDK follows every page
         assert sorted(listed) == sorted(created) and len(listed) == len(set(listed))
         for worker in range(CLIENTS):
-            mine = [job.metadata["i"] for job in client.fine_tuning.jobs.list(metadata={"worker": str(worker)})]
+            mine = [
+                job.metadata["i"] for job in client.fine_tuning.jobs.list(metadata={"worker": str(worker)})
+            ]
             assert mine == [str(i) for i in reversed(range(JOBS_EACH))]
 
 
@@ -44,7 +49,9 @@ def test_racing_completes_of_one_upload_make_one_file(make_server, backend):
     server = make_server(backend)
     data = jsonl(chat_rows(300))
     with sync_client(server.url) as client:
-        pending = client.uploads.create(bytes=len(data), filename="race.jsonl", mime_type="application/jsonl", purpose="fine-tune")
+        pending = client.uploads.create(
+            bytes=len(data), filename="race.jsonl", mime_type="application/jsonl", purpose="fine-tune"
+        )
         part = client.uploads.parts.create(pending.id, data=data)
     start = threading.Barrier(CLIENTS)
 

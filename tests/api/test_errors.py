@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx2
 import openai
 import pytest
+
 from support.clients import sync_client
 
 
@@ -27,10 +28,11 @@ def test_crash_is_500_without_traceback(make_server, caplog):
         raise RuntimeError("secret internal detail")
 
     server.app.add_api_route("/v1/boom", broken)
-    with sync_client(server.url) as client:
-        with pytest.raises(openai.InternalServerError) as caught:
-            client.get("/boom", cast_to=httpx2.Response)
+    with sync_client(server.url) as client, pytest.raises(openai.InternalServerError) as caught:
+        client.get("/boom", cast_to=httpx2.Response)
     body = caught.value.body
     assert body["type"] == "server_error" and "secret internal detail" not in body["message"]
     assert "Traceback" not in caught.value.response.text
-    assert any("secret internal detail" in str(record.exc_info) for record in caplog.records if record.exc_info)
+    assert any(
+        "secret internal detail" in str(record.exc_info) for record in caplog.records if record.exc_info
+    )

@@ -6,6 +6,7 @@ import io
 
 import openai
 import pytest
+
 from support.clients import async_client, sync_client
 from support.data import chat_rows, jsonl, upload
 
@@ -14,7 +15,12 @@ def test_upload_retrieve_content_delete(client):
     data = jsonl(chat_rows(10))
     created = client.files.create(file=("mydata.jsonl", io.BytesIO(data)), purpose="fine-tune")
     assert created.id.startswith("file-") and created.object == "file"
-    assert (created.filename, created.bytes, created.purpose, created.status) == ("mydata.jsonl", len(data), "fine-tune", "processed")
+    assert (created.filename, created.bytes, created.purpose, created.status) == (
+        "mydata.jsonl",
+        len(data),
+        "fine-tune",
+        "processed",
+    )
     assert client.files.retrieve(created.id) == created
 
     content = client.files.with_raw_response.content(created.id)
@@ -34,7 +40,9 @@ def test_non_jsonl_fine_tune_upload_names_the_first_bad_line(client):
     with pytest.raises(openai.BadRequestError) as caught:
         upload(client, rows)
     error = caught.value.body
-    assert error["message"].startswith("Expected file to have JSONL format, where every line is a valid JSON dictionary.")
+    assert error["message"].startswith(
+        "Expected file to have JSONL format, where every line is a valid JSON dictionary."
+    )
     assert "Line 4" in error["message"]
     assert error["param"] == "file"
 
@@ -52,7 +60,9 @@ def test_batch_files_expire_after_30_days_and_expires_after_is_honoured(client):
     )
     assert custom.expires_at == custom.created_at + 3600
     with pytest.raises(openai.BadRequestError) as caught:
-        client.files.create(file=("c.txt", b"x"), purpose="assistants", expires_after={"anchor": "created_at", "seconds": 10})
+        client.files.create(
+            file=("c.txt", b"x"), purpose="assistants", expires_after={"anchor": "created_at", "seconds": 10}
+        )
     assert caught.value.param == "expires_after.seconds"
 
 
@@ -112,7 +122,9 @@ def test_expired_files_disappear_and_their_bytes_are_removed(server, client):
     from openft.janitor import remove_expired
     from openft.store import files as file_store
 
-    created = client.files.create(file=("e.txt", b"bye"), purpose="assistants", expires_after={"anchor": "created_at", "seconds": 3600})
+    created = client.files.create(
+        file=("e.txt", b"bye"), purpose="assistants", expires_after={"anchor": "created_at", "seconds": 3600}
+    )
     services = server.services
     with services.db.write() as session:
         row = file_store.get_file(session, project_id="proj_default", file_id=created.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import openai
 import pytest
+
 from support.clients import sync_client
 from support.data import chat_rows, preference_rows, upload, wait_for_status
 
@@ -11,7 +12,9 @@ from support.data import chat_rows, preference_rows, upload, wait_for_status
 def test_create_validates_then_queues_with_lifecycle_events(client):
     training = upload(client, chat_rows(12))
     validation = upload(client, chat_rows(3))
-    job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training, validation_file=validation, suffix="geo")
+    job = client.fine_tuning.jobs.create(
+        model="gpt-4o-mini", training_file=training, validation_file=validation, suffix="geo"
+    )
     assert job.status == "validating_files" and job.id.startswith("ftjob-")
     assert job.model == "gpt-4o-mini-2024-07-18" and job.organization_id == "org-openft"
     assert job.error is None and job.fine_tuned_model is None and job.result_files == []
@@ -76,7 +79,8 @@ def test_chat_file_for_a_dpo_job_fails_with_the_reference_message(client):
 
 def test_dpo_job_echoes_method_and_keeps_hyperparameters_an_object(client):
     job = client.fine_tuning.jobs.create(
-        model="gpt-4o-mini", training_file=upload(client, preference_rows(10)),
+        model="gpt-4o-mini",
+        training_file=upload(client, preference_rows(10)),
         method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2, "n_epochs": 2}}},
     )
     assert job.method.dpo.hyperparameters.beta == 0.2 and job.method.dpo.hyperparameters.batch_size == "auto"
@@ -86,7 +90,9 @@ def test_dpo_job_echoes_method_and_keeps_hyperparameters_an_object(client):
 
 def test_deprecated_hyperparameters_map_into_the_supervised_method(client):
     job = client.fine_tuning.jobs.create(
-        model="gpt-4o-mini", training_file=upload(client, chat_rows(10)), hyperparameters={"n_epochs": 3, "batch_size": 2}
+        model="gpt-4o-mini",
+        training_file=upload(client, chat_rows(10)),
+        hyperparameters={"n_epochs": 3, "batch_size": 2},
     )
     assert job.method.type == "supervised"
     assert job.method.supervised.hyperparameters.n_epochs == 3 and job.hyperparameters.batch_size == 2
@@ -94,7 +100,10 @@ def test_deprecated_hyperparameters_map_into_the_supervised_method(client):
 
 def test_seed_metadata_and_integrations_are_echoed(client):
     job = client.fine_tuning.jobs.create(
-        model="gpt-4o-mini", training_file=upload(client, chat_rows(10)), seed=42, metadata={"team": "geo"},
+        model="gpt-4o-mini",
+        training_file=upload(client, chat_rows(10)),
+        seed=42,
+        metadata={"team": "geo"},
         integrations=[{"type": "wandb", "wandb": {"project": "p", "tags": ["a"]}}],
     )
     assert job.seed == 42 and job.metadata == {"team": "geo"}
@@ -108,14 +117,21 @@ def test_list_pages_newest_first_and_filters_by_metadata(make_server):
     server = make_server()
     with sync_client(server.url) as client:
         training = upload(client, chat_rows(10))
-        ids = [client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training, metadata={"n": str(i), "even": str(i % 2 == 0)}).id for i in range(5)]
+        ids = [
+            client.fine_tuning.jobs.create(
+                model="gpt-4o-mini", training_file=training, metadata={"n": str(i), "even": str(i % 2 == 0)}
+            ).id
+            for i in range(5)
+        ]
         plain = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training).id
         assert [job.id for job in client.fine_tuning.jobs.list(limit=2)] == [plain, *ids[::-1]]
         page = client.fine_tuning.jobs.list(limit=2)
         assert len(page.data) == 2 and page.has_more
         evens = [job.id for job in client.fine_tuning.jobs.list(metadata={"even": "True"})]
         assert evens == [ids[4], ids[2], ids[0]]
-        assert [job.id for job in client.fine_tuning.jobs.list(metadata={"even": "True", "n": "2"})] == [ids[2]]
+        assert [job.id for job in client.fine_tuning.jobs.list(metadata={"even": "True", "n": "2"})] == [
+            ids[2]
+        ]
         assert [job.id for job in client.fine_tuning.jobs.list(extra_query={"metadata": "null"})] == [plain]
 
 
@@ -142,7 +158,9 @@ def test_pause_and_resume_follow_the_transition_table(server, client):
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, chat_rows(10)))
     wait_for_status(client, job.id, {"queued"})
     with server.services.db.write() as session:
-        job_store.transition(session, job=job_store.get_job_any_project(session, job_id=job.id), action="start")
+        job_store.transition(
+            session, job=job_store.get_job_any_project(session, job_id=job.id), action="start"
+        )
     raw = client.fine_tuning.jobs.with_raw_response.pause(job.id)
     assert raw.http_response.json()["status"] == "paused"  # not in the SDK's enum: read the raw body
     resumed = client.fine_tuning.jobs.resume(job.id)
@@ -153,10 +171,16 @@ def test_unknown_job_is_404_in_openai_shape(client):
     with pytest.raises(openai.NotFoundError) as caught:
         client.fine_tuning.jobs.retrieve("ftjob-nope")
     assert caught.value.body == {
-        "message": "Could not find fine tune: ftjob-nope", "type": "invalid_request_error",
-        "param": "fine_tune_id", "code": "fine_tune_not_found",
+        "message": "Could not find fine tune: ftjob-nope",
+        "type": "invalid_request_error",
+        "param": "fine_tune_id",
+        "code": "fine_tune_not_found",
     }
-    for call in (client.fine_tuning.jobs.cancel, client.fine_tuning.jobs.list_events, client.fine_tuning.jobs.checkpoints.list):
+    for call in (
+        client.fine_tuning.jobs.cancel,
+        client.fine_tuning.jobs.list_events,
+        client.fine_tuning.jobs.checkpoints.list,
+    ):
         with pytest.raises(openai.NotFoundError):
             call("ftjob-nope")
 
@@ -178,7 +202,9 @@ def test_files_of_another_purpose_or_unknown_are_400_with_param(client):
         client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=other)
     assert caught.value.param == "training_file" and caught.value.code == "invalid_file_purpose"
     with pytest.raises(openai.BadRequestError) as caught:
-        client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, chat_rows(10)), validation_file="file-missing")
+        client.fine_tuning.jobs.create(
+            model="gpt-4o-mini", training_file=upload(client, chat_rows(10)), validation_file="file-missing"
+        )
     assert caught.value.param == "validation_file"
 
 

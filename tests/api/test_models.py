@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import openai
 import pytest
-from support.clients import sync_client
 
 from openft.config import KeyGrant
 from openft.store import models as model_store
 from openft.store.tables import ModelRow
+from support.clients import sync_client
 
 
 def test_base_models_and_aliases_are_listed_and_retrievable(client):
@@ -23,9 +23,18 @@ def test_base_models_and_aliases_are_listed_and_retrievable(client):
 
 def _add_model(server, name: str, project: str, path: str = "jobs/ftjob-x/final") -> None:
     with server.services.db.write() as session:
-        model_store.add_model(session, row=ModelRow(
-            id=name, project_id=project, owned_by="org-acme", job_id="ftjob-x", created_at=1, base_model="SmolLM2-135M-Instruct", path=path,
-        ))
+        model_store.add_model(
+            session,
+            row=ModelRow(
+                id=name,
+                project_id=project,
+                owned_by="org-acme",
+                job_id="ftjob-x",
+                created_at=1,
+                base_model="SmolLM2-135M-Instruct",
+                path=path,
+            ),
+        )
 
 
 def test_deleting_one_of_two_models_in_one_directory_keeps_the_directory(server, client):
@@ -41,7 +50,10 @@ def test_deleting_one_of_two_models_in_one_directory_keeps_the_directory(server,
 
 
 def test_fine_tuned_models_belong_to_their_project_and_can_be_deleted(make_server):
-    keys = {"sk-a": KeyGrant(organization="org-acme", project="proj_a"), "sk-b": KeyGrant(organization="org-acme", project="proj_b")}
+    keys = {
+        "sk-a": KeyGrant(organization="org-acme", project="proj_a"),
+        "sk-b": KeyGrant(organization="org-acme", project="proj_b"),
+    }
     server = make_server(api_keys=keys)
     name = "ft:gpt-4o-mini-2024-07-18:acme:geo:AbCd1234"
     _add_model(server, name, "proj_a")

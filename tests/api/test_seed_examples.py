@@ -17,12 +17,25 @@ from pathlib import Path
 
 import httpx2
 import pytest
+
 from support.data import chat_rows, preference_rows, upload
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "create-fine-tuning-job.txt"
+SEED = Path(__file__).resolve().parents[1] / "contract" / "create-fine-tuning-job.txt"
 PLACEHOLDER_FILES = ("file-BK7bzQj3FfZFXr7DbL6xJwfo", "file-abc123", "file-abc", "file-123")
-COMPARED = ("object", "method", "metadata", "result_files", "fine_tuned_model", "finished_at", "trained_tokens",
-            "estimated_finish", "user_provided_suffix", "usage_metrics", "shared_with_openai", "validation_file")
+COMPARED = (
+    "object",
+    "method",
+    "metadata",
+    "result_files",
+    "fine_tuned_model",
+    "finished_at",
+    "trained_tokens",
+    "estimated_finish",
+    "user_provided_suffix",
+    "usage_metrics",
+    "shared_with_openai",
+    "validation_file",
+)
 
 
 def _lenient(text: str):
@@ -36,13 +49,18 @@ def seed_examples() -> list[tuple[str, dict]]:
     for block in page.split("Create fine-tuning job\n\ncurl")[1:]:
         request_text = block.split("-d '", 1)[1].split("'\n", 1)[0]
         request_text = request_text.replace('"ft-run-display-name"\n', '"ft-run-display-name",\n')
-        response_text = block.split("'\n", 1)[1].split("\nCreate fine-tuning job")[0].split("Returns Examples")[0]
+        response_text = (
+            block.split("'\n", 1)[1].split("\nCreate fine-tuning job")[0].split("Returns Examples")[0]
+        )
         examples.append((request_text, _lenient(response_text)))
     return examples
 
 
 def rl_rows(n: int = 10) -> list[dict]:
-    return [{"messages": [{"role": "user", "content": f"Is {i} even?"}], "label": "yes" if i % 2 == 0 else "no"} for i in range(n)]
+    return [
+        {"messages": [{"role": "user", "content": f"Is {i} even?"}], "label": "yes" if i % 2 == 0 else "no"}
+        for i in range(n)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +85,12 @@ def test_seed_example_is_accepted_and_echoed(client, files, index):
     method = json.loads(request_text).get("method", {}).get("type", "supervised")
     for placeholder in PLACEHOLDER_FILES:
         request_text = request_text.replace(f'"{placeholder}"', json.dumps(files[method]))
-    raw = client.post("/fine_tuning/jobs", content=request_text.encode(), cast_to=httpx2.Response,
-                      options={"headers": {"content-type": "application/json"}})
+    raw = client.post(
+        "/fine_tuning/jobs",
+        content=request_text.encode(),
+        cast_to=httpx2.Response,
+        options={"headers": {"content-type": "application/json"}},
+    )
     job = raw.json()
     sent = json.loads(request_text)
     assert job["training_file"] == sent["training_file"] and job["id"].startswith("ftjob-")
@@ -81,7 +103,8 @@ def test_seed_example_is_accepted_and_echoed(client, files, index):
     for got, want in zip(job["integrations"], expected.get("integrations", []), strict=True):
         assert got["wandb"]["run_id"] == job["id"]
         assert {k: v for k, v in got["wandb"].items() if k in want["wandb"] and k != "run_id"} == {
-            k: v for k, v in want["wandb"].items() if k != "run_id"}
+            k: v for k, v in want["wandb"].items() if k != "run_id"
+        }
     assert set(job["hyperparameters"]) == {"batch_size", "learning_rate_multiplier", "n_epochs"}
     job_obj = client.fine_tuning.jobs.retrieve(job["id"])  # and the SDK parses it strictly
     assert job_obj.id == job["id"]

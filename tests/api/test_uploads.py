@@ -6,6 +6,7 @@ import hashlib
 
 import openai
 import pytest
+
 from support.clients import sync_client
 from support.data import chat_rows, jsonl
 
@@ -15,7 +16,11 @@ def test_chunked_upload_helper_assembles_parts_in_order(client, tmp_path):
     path = tmp_path / "big.jsonl"
     path.write_bytes(data)
     upload = client.uploads.upload_file_chunked(
-        file=path, mime_type="application/jsonl", purpose="fine-tune", part_size=1000, md5=hashlib.md5(data).hexdigest()
+        file=path,
+        mime_type="application/jsonl",
+        purpose="fine-tune",
+        part_size=1000,
+        md5=hashlib.md5(data).hexdigest(),
     )
     assert upload.status == "completed" and upload.file is not None
     assert upload.file.bytes == len(data) and upload.file.filename == "big.jsonl"
@@ -23,7 +28,9 @@ def test_chunked_upload_helper_assembles_parts_in_order(client, tmp_path):
 
 
 def _upload(client, data: bytes, **kwargs):
-    return client.uploads.create(bytes=len(data), filename="d.jsonl", mime_type="application/jsonl", purpose="fine-tune", **kwargs)
+    return client.uploads.create(
+        bytes=len(data), filename="d.jsonl", mime_type="application/jsonl", purpose="fine-tune", **kwargs
+    )
 
 
 def test_parts_completed_in_the_order_given(client):

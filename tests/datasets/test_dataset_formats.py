@@ -71,9 +71,7 @@ def test_mismatch_on_validation_file(validate):
 def test_mismatch_wins_over_row_errors_and_size(validate):
     report = validate([CHAT, {"messages": []}], method="dpo")
     assert report.errors == [RowError(2, "messages", "Expected a non-empty list of messages")]
-    assert report.error.message == MISMATCH.format(
-        name="fine-tune-chat", needed="supervised", method="dpo"
-    )
+    assert report.error.message == MISMATCH.format(name="fine-tune-chat", needed="supervised", method="dpo")
 
 
 def test_file_format_is_the_first_recognised_row(validate):
@@ -82,7 +80,9 @@ def test_file_format_is_the_first_recognised_row(validate):
     assert report.errors == [
         RowError(1, None, "Invalid JSON"),
         RowError(2, None, "Unexpected format, expected either prompt/completion pairs or chat messages"),
-        RowError(4, None, "Row is in the fine-tune-chat format, but the file is in the fine-tune-completion format"),
+        RowError(
+            4, None, "Row is in the fine-tune-chat format, but the file is in the fine-tune-completion format"
+        ),
     ]
 
 

@@ -29,7 +29,15 @@ def test_every_bad_line_is_reported_and_rendered(validate):
         CHAT,
         {"messages": [USER, {**ASSISTANT, "weight": 3}]},
         "{not json",
-        {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "u", "detail": "max"}}]}, ASSISTANT]},
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "image_url", "image_url": {"url": "u", "detail": "max"}}],
+                },
+                ASSISTANT,
+            ]
+        },
         {"messages": [USER]},
         {"messages": [USER, ASSISTANT], "tools": [{"type": "function", "function": {}}]},
     ] + [CHAT] * 10
@@ -41,13 +49,15 @@ def test_every_bad_line_is_reported_and_rendered(validate):
         (5, "messages"),
         (6, "tools[0].function.name"),
     ]
-    assert report.error.message == LEAD + "; ".join([
-        "Example 2, message 2 weight must be 0 or 1",
-        "Example 3, Invalid JSON",
-        "Example 4, message 1 content[0].image_url: detail must be one of 'low', 'high', 'auto'",
-        "Example 5, messages: Example has no assistant message",
-        "Example 6, tools[0].function: name is required",
-    ])
+    assert report.error.message == LEAD + "; ".join(
+        [
+            "Example 2, message 2 weight must be 0 or 1",
+            "Example 3, Invalid JSON",
+            "Example 4, message 1 content[0].image_url: detail must be one of 'low', 'high', 'auto'",
+            "Example 5, messages: Example has no assistant message",
+            "Example 6, tools[0].function: name is required",
+        ]
+    )
 
 
 def test_preference_fields_render_with_their_owner(validate):
@@ -133,4 +143,3 @@ def test_reinforcement_example_limits(validate, role, count, message):
     assert (error and error.message) == message
     if error:
         assert (error.code, error.param) == ("invalid_n_examples", f"{role}_file")
-

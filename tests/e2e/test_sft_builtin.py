@@ -19,11 +19,13 @@ def rows(n: int = 12) -> list[dict]:
     cities = ["Paris", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna"]
     countries = ["France", "Germany", "Spain", "Italy", "Portugal", "Austria"]
     return [
-        {"messages": [
-            {"role": "system", "content": "You are Atlas, a terse geography bot."},
-            {"role": "user", "content": f"Capital of {countries[i % 6]}?"},
-            {"role": "assistant", "content": f"Atlas says: {cities[i % 6]}."},
-        ]}
+        {
+            "messages": [
+                {"role": "system", "content": "You are Atlas, a terse geography bot."},
+                {"role": "user", "content": f"Capital of {countries[i % 6]}?"},
+                {"role": "assistant", "content": f"Atlas says: {cities[i % 6]}."},
+            ]
+        }
         for i in range(n)
     ]
 
@@ -34,13 +36,24 @@ def test_supervised_job_on_the_builtin_model(make_server):
         training = upload(client, rows(12))
         validation = upload(client, rows(6), filename="valid.jsonl")
         job = client.fine_tuning.jobs.create(
-            model="gpt-4o-mini", training_file=training, validation_file=validation, suffix="atlas", seed=3,
-            method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": 4, "learning_rate_multiplier": 5}}},
+            model="gpt-4o-mini",
+            training_file=training,
+            validation_file=validation,
+            suffix="atlas",
+            seed=3,
+            method={
+                "type": "supervised",
+                "supervised": {
+                    "hyperparameters": {"n_epochs": 3, "batch_size": 4, "learning_rate_multiplier": 5}
+                },
+            },
         )
         done = wait_for_status(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=1200)
         assert done.status == "succeeded", done.error
         assert done.fine_tuned_model.startswith("ft:gpt-4o-mini-2024-07-18:openft:atlas:")
-        assert done.trained_tokens > 0 and done.finished_at >= done.created_at and done.estimated_finish is None
+        assert (
+            done.trained_tokens > 0 and done.finished_at >= done.created_at and done.estimated_finish is None
+        )
         assert done.hyperparameters.batch_size == 4 and done.hyperparameters.learning_rate_multiplier == 5
 
         events = list(reversed(client.fine_tuning.jobs.list_events(job.id, limit=100).data))
@@ -50,7 +63,10 @@ def test_supervised_job_on_the_builtin_model(make_server):
         assert "full_valid_loss" in steps[2] and "full_valid_mean_token_accuracy" in steps[-1]
         assert steps[-1]["full_valid_loss"] < steps[2]["full_valid_loss"]
         messages = [e.message for e in events]
-        assert messages[-2:] == [f"New fine-tuned model created: {done.fine_tuned_model}", "The job has successfully completed"]
+        assert messages[-2:] == [
+            f"New fine-tuned model created: {done.fine_tuned_model}",
+            "The job has successfully completed",
+        ]
         assert messages[3] == "Fine-tuning job started"
 
         checkpoints = client.fine_tuning.jobs.checkpoints.list(job.id).data
@@ -60,7 +76,9 @@ def test_supervised_job_on_the_builtin_model(make_server):
 
         result = client.files.retrieve(done.result_files[0])
         assert (result.purpose, result.filename) == ("fine-tune-results", "step_metrics.csv")
-        table = list(csv.DictReader(io.StringIO(base64.b64decode(client.files.content(result.id).read()).decode())))
+        table = list(
+            csv.DictReader(io.StringIO(base64.b64decode(client.files.content(result.id).read()).decode()))
+        )
         assert [int(r["step"]) for r in table] == list(range(1, 10))
         assert float(table[0]["train_loss"]) == pytest.approx(steps[0]["train_loss"], abs=1e-4)
 

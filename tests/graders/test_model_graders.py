@@ -4,26 +4,41 @@ and the token usage recorded. The same graders on the built-in model are in test
 
 import pytest
 
-from support.grading import run
 from openft.graders.context import GradeContext
 from openft.graders.model_client import OpenAIEndpoint
 from support.chat_endpoint import ChatEndpoint, Reply
+from support.grading import run
 
 SCORE = {
-    "type": "score_model", "name": "judge", "model": "gpt-4o-2024-08-06",
+    "type": "score_model",
+    "name": "judge",
+    "model": "gpt-4o-2024-08-06",
     "input": [
         {"role": "system", "content": "You are an expert grader."},
-        {"role": "user", "content": [{"type": "input_text", "text": "Reference: {{ item.reference }}"},
-                                     "Answer: {{sample.output_text}}"]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "Reference: {{ item.reference }}"},
+                "Answer: {{sample.output_text}}",
+            ],
+        },
     ],
     "range": [0, 10],
     "sampling_params": {"seed": 42, "temperature": 0.5, "top_p": 0.9, "max_completions_tokens": 64},
 }
 LABEL = {
-    "type": "label_model", "name": "sentiment", "model": "gpt-4o-mini",
-    "input": [{"type": "message", "role": "developer",
-               "content": {"type": "input_text", "text": "Classify: {{item.statement}}"}}],
-    "labels": ["positive", "neutral", "negative"], "passing_labels": ["positive"],
+    "type": "label_model",
+    "name": "sentiment",
+    "model": "gpt-4o-mini",
+    "input": [
+        {
+            "type": "message",
+            "role": "developer",
+            "content": {"type": "input_text", "text": "Classify: {{item.statement}}"},
+        }
+    ],
+    "labels": ["positive", "neutral", "negative"],
+    "passing_labels": ["positive"],
 }
 
 
@@ -59,9 +74,20 @@ def test_score_model_request(endpoint, context):
     assert request["model"] == "gpt-4o-2024-08-06"
     assert request["messages"] == [
         {"role": "system", "content": "You are an expert grader."},
-        {"role": "user", "content": [{"type": "text", "text": "Reference: Paris"}, {"type": "text", "text": "Answer: Paris"}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Reference: Paris"},
+                {"type": "text", "text": "Answer: Paris"},
+            ],
+        },
     ]
-    assert (request["seed"], request["temperature"], request["top_p"], request["max_completion_tokens"]) == (42, 0.5, 0.9, 64)
+    assert (request["seed"], request["temperature"], request["top_p"], request["max_completion_tokens"]) == (
+        42,
+        0.5,
+        0.9,
+        64,
+    )
     schema = request["response_format"]["json_schema"]
     assert request["response_format"]["type"] == "json_schema" and schema["strict"] is True
     assert schema["schema"]["properties"]["result"] == {"type": "number"}
@@ -70,13 +96,26 @@ def test_score_model_request(endpoint, context):
 
 
 def test_score_model_usage_and_model_name(endpoint, context):
-    result = score(endpoint, context, '{"steps": [], "result": 3}', prompt_tokens=190, completion_tokens=134,
-                   cached_tokens=5, model="gpt-4o-2024-08-06")
+    result = score(
+        endpoint,
+        context,
+        '{"steps": [], "result": 3}',
+        prompt_tokens=190,
+        completion_tokens=134,
+        cached_tokens=5,
+        model="gpt-4o-2024-08-06",
+    )
     assert result.sampled_model_name == "gpt-4o-2024-08-06"
     assert result.token_usage == 324
     wire = result.to_wire()
     assert wire["model_grader_token_usage_per_model"] == {
-        "gpt-4o-2024-08-06": {"prompt_tokens": 190, "total_tokens": 324, "completion_tokens": 134, "cached_tokens": 5}}
+        "gpt-4o-2024-08-06": {
+            "prompt_tokens": 190,
+            "total_tokens": 324,
+            "completion_tokens": 134,
+            "cached_tokens": 5,
+        }
+    }
     assert wire["metadata"]["token_usage"] == 324
 
 
@@ -91,8 +130,17 @@ def test_default_range_is_zero_to_one(endpoint, context):
     assert run(grader, "x", {"reference": "y"}, context=context).reward == 1.0
 
 
-@pytest.mark.parametrize("content", ["not json", '{"steps": []}', '{"steps": [], "result": "high"}',
-                                     '{"steps": [], "result": true}', "[1]", ""])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        '{"steps": []}',
+        '{"steps": [], "result": "high"}',
+        '{"steps": [], "result": true}',
+        "[1]",
+        "",
+    ],
+)
 def test_unparsable_answer_is_a_parse_error(endpoint, context, content):
     result = score(endpoint, context, content)
     assert result.reward == 0.0 and result.errors.model_grader_parse_error
@@ -125,7 +173,9 @@ def test_label_model(endpoint, context, label, reward):
     result = run(LABEL, "x", {"statement": "I love it"}, context=context)
     assert (result.reward, result.errors.any) == (reward, False)
     request = endpoint.requests[-1]
-    assert request["messages"] == [{"role": "developer", "content": [{"type": "text", "text": "Classify: I love it"}]}]
+    assert request["messages"] == [
+        {"role": "developer", "content": [{"type": "text", "text": "Classify: I love it"}]}
+    ]
     result_schema = request["response_format"]["json_schema"]["schema"]["properties"]["result"]
     assert result_schema == {"type": "string", "enum": ["positive", "neutral", "negative"]}
 
@@ -141,9 +191,18 @@ def test_no_model_client_is_a_server_error():
 
 
 def test_images_and_audio_are_passed_to_an_external_model(endpoint, context):
-    grader = {**SCORE, "input": [{"role": "user", "content": [
-        {"type": "input_image", "image_url": "{{item.url}}", "detail": "low"},
-        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}]}]}
+    grader = {
+        **SCORE,
+        "input": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_image", "image_url": "{{item.url}}", "detail": "low"},
+                    {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+                ],
+            }
+        ],
+    }
     run(grader, "x", {"url": "https://example.invalid/cat.png"}, context=context)
     assert endpoint.requests[0]["messages"][0]["content"] == [
         {"type": "image_url", "image_url": {"url": "https://example.invalid/cat.png", "detail": "low"}},

@@ -5,9 +5,9 @@ import textwrap
 
 import pytest
 
-from support.grading import run
 from openft.graders.context import GradeContext
 from openft.graders.sandbox import Sandbox, SandboxLimits
+from support.grading import run
 
 MODES = ["bwrap", "process"]
 
@@ -84,9 +84,13 @@ def test_an_exception_is_a_runtime_error_with_its_traceback(context):
 
 @pytest.mark.parametrize(
     ("returned", "fragment"),
-    [("'0.5'", "returned str, expected a float"), ("None", "returned NoneType"),
-     ("float('nan')", "expected a finite float"), ("float('inf')", "expected a finite float"),
-     ("[1.0]", "returned list")],
+    [
+        ("'0.5'", "returned str, expected a float"),
+        ("None", "returned NoneType"),
+        ("float('nan')", "expected a finite float"),
+        ("float('inf')", "expected a finite float"),
+        ("[1.0]", "returned list"),
+    ],
 )
 def test_a_non_float_result_is_a_runtime_error(context, returned, fragment):
     result = run(python(f"def grade(sample, item):\n    return {returned}\n"), context=context)
@@ -103,7 +107,9 @@ def test_sys_exit_is_a_runtime_error(context):
 def test_hard_exit_without_a_result_is_a_runtime_error(context):
     result = run(python("import os\ndef grade(s, i):\n    os._exit(3)\n"), context=context)
     assert result.errors.python_grader_runtime_error
-    assert "exited with status 3 before returning a score" in result.errors.python_grader_runtime_error_details
+    assert (
+        "exited with status 3 before returning a score" in result.errors.python_grader_runtime_error_details
+    )
 
 
 def test_missing_sandbox_is_a_server_error(monkeypatch):

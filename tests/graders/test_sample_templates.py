@@ -3,8 +3,8 @@ unparsable value reports (invalid_variable_error / sample_parse_error, never a c
 
 import json
 
-from support.grading import run
 from openft.graders.sample import sample_from_choice, sample_from_text
+from support.grading import run
 
 
 def eq(input_: str, reference: str) -> dict:
@@ -12,7 +12,11 @@ def eq(input_: str, reference: str) -> dict:
 
 
 def tool_sample(arguments: dict) -> dict:
-    call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": json.dumps(arguments)}}
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "lookup", "arguments": json.dumps(arguments)},
+    }
     message = {"role": "assistant", "content": None, "tool_calls": [call]}
     return sample_from_choice({"index": 0, "message": message, "finish_reason": "tool_calls"})
 
@@ -27,7 +31,11 @@ def test_sample_of_plain_text():
 
 
 def test_output_json_path():
-    result = run(eq("{{sample.output_json.name}}", "{{ item.person.name }}"), '{"name": "Ada"}', {"person": {"name": "Ada"}})
+    result = run(
+        eq("{{sample.output_json.name}}", "{{ item.person.name }}"),
+        '{"name": "Ada"}',
+        {"person": {"name": "Ada"}},
+    )
     assert (result.reward, result.errors.any) == (1.0, False)
 
 
@@ -67,6 +75,8 @@ def test_missing_key_of_parsed_json_is_invalid_variable_error():
 
 
 def test_truncated_sample_is_flagged_and_still_graded():
-    sample = sample_from_choice({"index": 0, "message": {"role": "assistant", "content": "Par"}, "finish_reason": "length"})
+    sample = sample_from_choice(
+        {"index": 0, "message": {"role": "assistant", "content": "Par"}, "finish_reason": "length"}
+    )
     result = run(eq("{{sample.output_text}}", "Par"), sample)
     assert (result.reward, result.errors.truncated_observation_error) == (1.0, True)

@@ -9,15 +9,20 @@ import math
 
 import pytest
 
-from support.grading import run
 from openft.graders.similarity import similarity
+from support.grading import run
 
 HYP, REF = "the cat sat on a mat", "the cat sat on the mat"
 
 
 def grade(metric: str, text: str, reference: str):
-    grader = {"type": "text_similarity", "name": "t", "input": "{{sample.output_text}}",
-              "reference": "{{item.reference}}", "evaluation_metric": metric}
+    grader = {
+        "type": "text_similarity",
+        "name": "t",
+        "input": "{{sample.output_text}}",
+        "reference": "{{item.reference}}",
+        "evaluation_metric": metric,
+    }
     return run(grader, text, {"reference": reference})
 
 

@@ -6,8 +6,13 @@ from support.grading import run
 
 
 def check(operation: str, text: str, reference: str) -> float:
-    grader = {"type": "string_check", "name": "s", "input": "{{sample.output_text}}",
-              "reference": "{{item.label}}", "operation": operation}
+    grader = {
+        "type": "string_check",
+        "name": "s",
+        "input": "{{sample.output_text}}",
+        "reference": "{{item.label}}",
+        "operation": operation,
+    }
     return run(grader, text, {"label": reference}).reward
 
 
@@ -41,7 +46,12 @@ def test_literal_strings_without_templates():
 
 
 def test_non_string_values_are_compared_as_json():
-    grader = {"type": "string_check", "name": "s", "input": "{{sample.output_json}}",
-              "reference": "{{item.expected}}", "operation": "eq"}
+    grader = {
+        "type": "string_check",
+        "name": "s",
+        "input": "{{sample.output_json}}",
+        "reference": "{{item.expected}}",
+        "operation": "eq",
+    }
     assert run(grader, '{"a": [1, 2]}', {"expected": {"a": [1, 2]}}).reward == 1.0
     assert run(grader, "1.0", {"expected": 1}).reward == 0.0  # "1.0" != "1", as OpenAI warns

@@ -15,9 +15,9 @@ def test_finds_placeholders_with_and_without_whitespace():
     text = "Reference: {{ item.reference_answer }}. Model answer: {{sample.output_text}}"
     first, second = find_placeholders(text)
     assert (first.namespace, first.path) == ("item", ("reference_answer",))
-    assert text[first.start:first.end] == "{{ item.reference_answer }}"
+    assert text[first.start : first.end] == "{{ item.reference_answer }}"
     assert (second.namespace, second.path) == ("sample", ("output_text",))
-    assert text[second.start:second.end] == "{{sample.output_text}}"
+    assert text[second.start : second.end] == "{{sample.output_text}}"
 
 
 @pytest.mark.parametrize(
@@ -35,8 +35,11 @@ def test_finds_placeholders_with_and_without_whitespace():
             ("reference_answer", "donor_bond_counts"),
         ),
         ("{{\titem.a[12][3]\n}}", "item.a[12][3]", ("a", 12, 3)),
-        ("{{ sample.choices[0].message.content }}", "sample.choices[0].message.content",
-         ("choices", 0, "message", "content")),
+        (
+            "{{ sample.choices[0].message.content }}",
+            "sample.choices[0].message.content",
+            ("choices", 0, "message", "content"),
+        ),
     ],
 )
 def test_paths(text, variable, path):

@@ -22,69 +22,137 @@ GRADER = TypeAdapter(Grader)
 FINE_TUNING = TypeAdapter(FineTuningGrader)
 
 STRING_CHECK = {  # reference 2.1 / 2.10, seed create-job example, spec x-oaiMeta
-    "type": "string_check", "name": "Example string check grader",
-    "input": "{{sample.output_text}}", "reference": "{{item.label}}", "operation": "eq",
+    "type": "string_check",
+    "name": "Example string check grader",
+    "input": "{{sample.output_text}}",
+    "reference": "{{item.label}}",
+    "operation": "eq",
 }
 SDK_STRING_CHECK = {  # openai-python test_method_create_with_all_params (seed)
-    "input": "input", "name": "name", "operation": "eq", "reference": "reference", "type": "string_check",
+    "input": "input",
+    "name": "name",
+    "operation": "eq",
+    "reference": "reference",
+    "type": "string_check",
 }
 TEXT_SIMILARITY = {  # reference 6.3 / spec x-oaiMeta
-    "type": "text_similarity", "name": "Example text similarity grader",
-    "input": "{{sample.output_text}}", "reference": "{{item.label}}", "evaluation_metric": "fuzzy_match",
+    "type": "text_similarity",
+    "name": "Example text similarity grader",
+    "input": "{{sample.output_text}}",
+    "reference": "{{item.label}}",
+    "evaluation_metric": "fuzzy_match",
 }
 PYTHON = {  # reference 6.4
-    "type": "python", "name": "…",
-    "source": "def grade(sample, item) -> float:\n    return 1.0", "image_tag": "2025-05-08",
+    "type": "python",
+    "name": "…",
+    "source": "def grade(sample, item) -> float:\n    return 1.0",
+    "image_tag": "2025-05-08",
 }
 PYTHON_SPEC = {  # spec x-oaiMeta
-    "type": "python", "name": "Example python grader", "image_tag": "2025-05-08",
+    "type": "python",
+    "name": "Example python grader",
+    "image_tag": "2025-05-08",
     "source": '\ndef grade(sample: dict, item: dict) -> float:\n    """\n    Returns 1.0 if `output_text` '
     'equals `label`, otherwise 0.0.\n    """\n    output = sample.get("output_text")\n'
     '    label = item.get("label")\n    return 1.0 if output == label else 0.0\n',
 }
 SCORE_MODEL = {  # reference 6.5
-    "type": "score_model", "name": "…", "model": "o4-mini-2025-04-16",
+    "type": "score_model",
+    "name": "…",
+    "model": "o4-mini-2025-04-16",
     "input": [
         {"role": "system", "content": "You are an expert grader. …"},
-        {"role": "user", "content": "Reference: {{ item.reference_answer }}. Model answer: {{ sample.output_text }}"},
+        {
+            "role": "user",
+            "content": "Reference: {{ item.reference_answer }}. Model answer: {{ sample.output_text }}",
+        },
     ],
     "range": [0, 1],
-    "sampling_params": {"seed": 42, "top_p": 1, "temperature": 1, "max_completions_tokens": 32768,
-                        "reasoning_effort": "medium"},
+    "sampling_params": {
+        "seed": 42,
+        "top_p": 1,
+        "temperature": 1,
+        "max_completions_tokens": 32768,
+        "reasoning_effort": "medium",
+    },
 }
 SCORE_MODEL_SPEC = {  # spec x-oaiMeta (a Python literal there; image with "file_id": null)
-    "type": "score_model", "name": "Example score model grader",
-    "input": [{"role": "user", "content": [
-        {"type": "input_text", "text": "Score how close the reference answer is to the model answer. Score 1.0 if "
-         "they are the same and 0.0 if they are different. Return just a floating point score\n\n Reference "
-         "answer: {{item.label}}\n\n Model answer: {{sample.output_text}}"},
-        {"type": "input_image", "image_url": "https://example.com/reference.png", "file_id": None, "detail": "auto"},
-    ]}],
+    "type": "score_model",
+    "name": "Example score model grader",
+    "input": [
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "input_text",
+                    "text": "Score how close the reference answer is to the model answer. Score 1.0 if "
+                    "they are the same and 0.0 if they are different. Return just a floating point score\n\n Reference "
+                    "answer: {{item.label}}\n\n Model answer: {{sample.output_text}}",
+                },
+                {
+                    "type": "input_image",
+                    "image_url": "https://example.com/reference.png",
+                    "file_id": None,
+                    "detail": "auto",
+                },
+            ],
+        }
+    ],
     "model": "gpt-5-mini",
-    "sampling_params": {"temperature": 1, "top_p": 1, "seed": 42, "max_completions_tokens": 32768,
-                        "reasoning_effort": "medium"},
+    "sampling_params": {
+        "temperature": 1,
+        "top_p": 1,
+        "seed": 42,
+        "max_completions_tokens": 32768,
+        "reasoning_effort": "medium",
+    },
 }
 LABEL_MODEL = {  # reference 6.6 / spec x-oaiMeta
-    "type": "label_model", "name": "First label grader", "model": "gpt-4o-2024-08-06",
+    "type": "label_model",
+    "name": "First label grader",
+    "model": "gpt-4o-2024-08-06",
     "input": [
-        {"type": "message", "role": "system", "content": {"type": "input_text", "text":
-         "Classify the sentiment of the following statement as one of positive, neutral, or negative"}},
-        {"type": "message", "role": "user", "content": {"type": "input_text", "text": "Statement: {{item.response}}"}},
+        {
+            "type": "message",
+            "role": "system",
+            "content": {
+                "type": "input_text",
+                "text": "Classify the sentiment of the following statement as one of positive, neutral, or negative",
+            },
+        },
+        {
+            "type": "message",
+            "role": "user",
+            "content": {"type": "input_text", "text": "Statement: {{item.response}}"},
+        },
     ],
-    "labels": ["positive", "neutral", "negative"], "passing_labels": ["positive"],
+    "labels": ["positive", "neutral", "negative"],
+    "passing_labels": ["positive"],
 }
 MULTI = {  # reference 6.7
-    "type": "multi", "name": "…",
+    "type": "multi",
+    "name": "…",
     "graders": {
-        "name": {"name": "name_grader", "type": "text_similarity", "input": "{{sample.output_json.name}}",
-                 "reference": "{{item.name}}", "evaluation_metric": "fuzzy_match"},
-        "email": {"name": "email_grader", "type": "string_check", "input": "{{sample.output_json.email}}",
-                  "reference": "{{item.email}}", "operation": "eq"},
+        "name": {
+            "name": "name_grader",
+            "type": "text_similarity",
+            "input": "{{sample.output_json.name}}",
+            "reference": "{{item.name}}",
+            "evaluation_metric": "fuzzy_match",
+        },
+        "email": {
+            "name": "email_grader",
+            "type": "string_check",
+            "input": "{{sample.output_json.email}}",
+            "reference": "{{item.email}}",
+            "operation": "eq",
+        },
     },
     "calculate_output": "(name + email) / 2",
 }
 MULTI_WITH_LABELS = {
-    "type": "multi", "name": "compliance",
+    "type": "multi",
+    "name": "compliance",
     "graders": {"compliant": LABEL_MODEL, "explanation": SCORE_MODEL},
     "calculate_output": "0.5 * compliant + 0.5 * explanation",
 }
@@ -135,8 +203,9 @@ def test_spec_score_model_example_echoes_without_nulls():
     assert grader.bounds == (0.0, 1.0)
 
 
-@pytest.mark.parametrize("key", ["string_check", "text_similarity", "python", "score_model", "multi",
-                                 "multi_with_labels"])
+@pytest.mark.parametrize(
+    "key", ["string_check", "text_similarity", "python", "score_model", "multi", "multi_with_labels"]
+)
 def test_fine_tuning_grader_accepts_all_but_label_model(key):
     data, model = EXAMPLES[key]
     assert type(FINE_TUNING.validate_python(copy.deepcopy(data))) is model
@@ -175,27 +244,74 @@ def test_label_model_only_inside_multi_for_fine_tuning():
         (with_changes(SCORE_MODEL, range=[0, "1"]), ("range", 1), "number_type"),
         (with_changes(SCORE_MODEL, range=[False, 1]), ("range", 0), "number_type"),
         (with_changes(SCORE_MODEL, sampling_params={"seed": 1.5}), ("sampling_params", "seed"), "int_type"),
-        (with_changes(SCORE_MODEL, sampling_params={"max_completions_tokens": 0}),
-         ("sampling_params", "max_completions_tokens"), "greater_than_equal"),
-        (with_changes(SCORE_MODEL, sampling_params={"reasoning_effort": "extreme"}),
-         ("sampling_params", "reasoning_effort"), "literal_error"),
-        (with_changes(SCORE_MODEL, sampling_params={"top_k": 3}), ("sampling_params", "top_k"), "extra_forbidden"),
-        (with_changes(SCORE_MODEL, input=[{"role": "tool", "content": "x"}]), ("input", 0, "role"), "literal_error"),
-        (with_changes(SCORE_MODEL, input=[{"role": "user", "content": "x", "type": "msg"}]),
-         ("input", 0, "type"), "literal_error"),
+        (
+            with_changes(SCORE_MODEL, sampling_params={"max_completions_tokens": 0}),
+            ("sampling_params", "max_completions_tokens"),
+            "greater_than_equal",
+        ),
+        (
+            with_changes(SCORE_MODEL, sampling_params={"reasoning_effort": "extreme"}),
+            ("sampling_params", "reasoning_effort"),
+            "literal_error",
+        ),
+        (
+            with_changes(SCORE_MODEL, sampling_params={"top_k": 3}),
+            ("sampling_params", "top_k"),
+            "extra_forbidden",
+        ),
+        (
+            with_changes(SCORE_MODEL, input=[{"role": "tool", "content": "x"}]),
+            ("input", 0, "role"),
+            "literal_error",
+        ),
+        (
+            with_changes(SCORE_MODEL, input=[{"role": "user", "content": "x", "type": "msg"}]),
+            ("input", 0, "type"),
+            "literal_error",
+        ),
         (with_changes(SCORE_MODEL, input=[{"role": "user"}]), ("input", 0, "content"), "missing"),
-        (with_changes(SCORE_MODEL, input=[{"role": "user", "content": 3}]), ("input", 0, "content"), "content_type"),
-        (with_changes(SCORE_MODEL, input=[{"role": "user", "content": "{{ row.x }}"}]),
-         ("input", 0, "content"), "invalid_template"),
-        (with_changes(SCORE_MODEL, input=[{"role": "user", "content": ["ok", {"type": "input_txt", "text": "x"}]}]),
-         ("input", 0, "content", 1, "type"), "invalid_type"),
-        (with_changes(SCORE_MODEL, input=[{"role": "user", "content": [{"type": "input_text", "text": "{{x.y}}"}]}]),
-         ("input", 0, "content", 0, "text"), "invalid_template"),
-        (with_changes(SCORE_MODEL, input=[{"role": "user", "content": {"type": "input_audio",
-                                                                        "input_audio": {"data": "", "format": "ogg"}}}]),
-         ("input", 0, "content", "input_audio", "format"), "literal_error"),
-        (with_changes(SCORE_MODEL, input=[{"role": "user", "content": {"type": "input_image"}}]),
-         ("input", 0, "content", "image_url"), "missing"),
+        (
+            with_changes(SCORE_MODEL, input=[{"role": "user", "content": 3}]),
+            ("input", 0, "content"),
+            "content_type",
+        ),
+        (
+            with_changes(SCORE_MODEL, input=[{"role": "user", "content": "{{ row.x }}"}]),
+            ("input", 0, "content"),
+            "invalid_template",
+        ),
+        (
+            with_changes(
+                SCORE_MODEL, input=[{"role": "user", "content": ["ok", {"type": "input_txt", "text": "x"}]}]
+            ),
+            ("input", 0, "content", 1, "type"),
+            "invalid_type",
+        ),
+        (
+            with_changes(
+                SCORE_MODEL, input=[{"role": "user", "content": [{"type": "input_text", "text": "{{x.y}}"}]}]
+            ),
+            ("input", 0, "content", 0, "text"),
+            "invalid_template",
+        ),
+        (
+            with_changes(
+                SCORE_MODEL,
+                input=[
+                    {
+                        "role": "user",
+                        "content": {"type": "input_audio", "input_audio": {"data": "", "format": "ogg"}},
+                    }
+                ],
+            ),
+            ("input", 0, "content", "input_audio", "format"),
+            "literal_error",
+        ),
+        (
+            with_changes(SCORE_MODEL, input=[{"role": "user", "content": {"type": "input_image"}}]),
+            ("input", 0, "content", "image_url"),
+            "missing",
+        ),
         (with_changes(LABEL_MODEL, labels=[]), ("labels",), "too_short"),
         (with_changes(LABEL_MODEL, passing_labels=[]), ("passing_labels",), "too_short"),
         ({k: v for k, v in LABEL_MODEL.items() if k != "passing_labels"}, ("passing_labels",), "missing"),
@@ -261,7 +377,8 @@ def test_map_with_a_key_called_type_is_still_a_map():
 def test_spec_multi_example_is_rejected():
     """The spec's example has a graders array and an unbalanced formula: both are reported."""
     data = {
-        "type": "multi", "name": "example multi grader",
+        "type": "multi",
+        "name": "example multi grader",
         "graders": [copy.deepcopy(TEXT_SIMILARITY), copy.deepcopy(STRING_CHECK)],
         "calculate_output": "0.5 * text_similarity_score +  0.5 * string_check_score)",
     }

@@ -13,18 +13,31 @@ HELLO = [{"role": "system", "content": "Be brief."}, {"role": "user", "content":
 
 
 def greedy(sdk, model=MODELS.base, max_tokens=8, **extra):
-    return sdk.chat.completions.create(model=model, messages=HELLO, max_tokens=max_tokens, temperature=0, **extra)
+    return sdk.chat.completions.create(
+        model=model, messages=HELLO, max_tokens=max_tokens, temperature=0, **extra
+    )
 
 
 def test_a_completion_has_openais_shape_and_exact_usage(sdk, tokenizer):
     reply = greedy(sdk, max_tokens=5)
-    assert reply.id.startswith("chatcmpl-") and reply.object == "chat.completion" and reply.model == MODELS.base
+    assert (
+        reply.id.startswith("chatcmpl-") and reply.object == "chat.completion" and reply.model == MODELS.base
+    )
     [choice] = reply.choices
     assert (choice.index, choice.finish_reason, choice.message.role) == (0, "length", "assistant")
     assert choice.message.content and choice.message.tool_calls is None
-    raw = sdk.chat.completions.with_raw_response.create(model=MODELS.base, messages=HELLO, max_tokens=2, temperature=0).http_response.json()
-    assert set(raw["choices"][0]["message"]) == {"role", "content", "refusal", "annotations"}  # as OpenAI writes a text answer
-    assert raw["choices"][0]["message"]["annotations"] == [] and raw["choices"][0]["message"]["refusal"] is None
+    raw = sdk.chat.completions.with_raw_response.create(
+        model=MODELS.base, messages=HELLO, max_tokens=2, temperature=0
+    ).http_response.json()
+    assert set(raw["choices"][0]["message"]) == {
+        "role",
+        "content",
+        "refusal",
+        "annotations",
+    }  # as OpenAI writes a text answer
+    assert (
+        raw["choices"][0]["message"]["annotations"] == [] and raw["choices"][0]["message"]["refusal"] is None
+    )
     prompt = tokenizer.apply_chat_template(HELLO, add_generation_prompt=True, tokenize=True)["input_ids"]
     assert reply.usage.prompt_tokens == len(prompt)
     assert reply.usage.completion_tokens == 5
@@ -32,12 +45,16 @@ def test_a_completion_has_openais_shape_and_exact_usage(sdk, tokenizer):
 
 
 def test_aliases_resolve_to_their_base_model(sdk):
-    assert greedy(sdk, model=MODELS.alias).choices[0].message.content == greedy(sdk).choices[0].message.content
+    assert (
+        greedy(sdk, model=MODELS.alias).choices[0].message.content == greedy(sdk).choices[0].message.content
+    )
     assert greedy(sdk, model=MODELS.alias).model == MODELS.alias
 
 
 def test_max_completion_tokens_and_max_tokens(sdk):
-    short = sdk.chat.completions.create(model=MODELS.base, messages=HELLO, max_completion_tokens=3, temperature=0)
+    short = sdk.chat.completions.create(
+        model=MODELS.base, messages=HELLO, max_completion_tokens=3, temperature=0
+    )
     assert short.usage.completion_tokens == 3 and short.choices[0].finish_reason == "length"
     assert greedy(sdk, max_tokens=7).usage.completion_tokens == 7
 
@@ -46,7 +63,9 @@ def test_temperature_zero_is_deterministic_and_seeds_reproduce(sdk):
     assert greedy(sdk).choices[0].message.content == greedy(sdk).choices[0].message.content
 
     def sampled(seed):
-        reply = sdk.chat.completions.create(model=MODELS.base, messages=HELLO, max_tokens=12, n=3, seed=seed, temperature=1.0)
+        reply = sdk.chat.completions.create(
+            model=MODELS.base, messages=HELLO, max_tokens=12, n=3, seed=seed, temperature=1.0
+        )
         return [choice.message.content for choice in reply.choices]
 
     first = sampled(42)
@@ -78,7 +97,9 @@ def test_logit_bias_forces_a_token(sdk, tokenizer):
 
 def test_presence_penalty_changes_a_repetitive_answer(sdk):
     plain = greedy(sdk, max_tokens=12).choices[0].message.content
-    penalised = greedy(sdk, max_tokens=12, presence_penalty=2.0, frequency_penalty=2.0).choices[0].message.content
+    penalised = (
+        greedy(sdk, max_tokens=12, presence_penalty=2.0, frequency_penalty=2.0).choices[0].message.content
+    )
     assert penalised != plain
 
 
@@ -96,9 +117,21 @@ def test_logprobs_describe_every_token(sdk):
 def test_messages_of_every_role_render(sdk):
     messages = [
         {"role": "developer", "content": "Answer with a tool when useful."},
-        {"role": "user", "content": [{"type": "text", "text": "Weather in "}, {"type": "text", "text": "Paris?"}]},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Paris"}'}}]},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "Weather in "}, {"type": "text", "text": "Paris?"}],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "weather", "arguments": '{"city": "Paris"}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "21 C"},
         {"role": "assistant", "content": "It is 21 C."},
         {"role": "user", "content": "Thanks!"},

@@ -16,7 +16,11 @@ HELLO = [{"role": "user", "content": "Say hello."}]
 
 def solo(sdk, model: str, content: str = "Say hello.") -> str:
     messages = [{"role": "user", "content": content}]
-    return sdk.chat.completions.create(model=model, messages=messages, max_tokens=10, temperature=0).choices[0].message.content
+    return (
+        sdk.chat.completions.create(model=model, messages=messages, max_tokens=10, temperature=0)
+        .choices[0]
+        .message.content
+    )
 
 
 @pytest.mark.anyio
@@ -29,12 +33,19 @@ async def test_eight_concurrent_requests_to_two_adapters_get_their_own_answers(t
     async def ask(model, prompt, stream):
         messages = [{"role": "user", "content": prompt}]
         if not stream:
-            reply = await client.chat.completions.create(model=model, messages=messages, max_tokens=10, temperature=0)
+            reply = await client.chat.completions.create(
+                model=model, messages=messages, max_tokens=10, temperature=0
+            )
             return reply.choices[0].message.content
-        chunks = await client.chat.completions.create(model=model, messages=messages, max_tokens=10, temperature=0, stream=True)
+        chunks = await client.chat.completions.create(
+            model=model, messages=messages, max_tokens=10, temperature=0, stream=True
+        )
         return "".join([c.choices[0].delta.content or "" async for c in chunks])
 
-    cases = [(m, p, i % 2 == 0) for i, (m, p) in enumerate([(m, p) for p in prompts for m in (MODELS.a, MODELS.b)] * 2)]
+    cases = [
+        (m, p, i % 2 == 0)
+        for i, (m, p) in enumerate([(m, p) for p in prompts for m in (MODELS.a, MODELS.b)] * 2)
+    ]
     try:
         answers = await asyncio.gather(*(ask(m, p, s) for m, p, s in cases))
     finally:
@@ -45,14 +56,26 @@ async def test_eight_concurrent_requests_to_two_adapters_get_their_own_answers(t
 @pytest.mark.anyio
 async def test_seeds_reproduce_whatever_runs_beside_them(tiny_server, sdk):
     def alone(seed):
-        return sdk.chat.completions.create(model=MODELS.a, messages=HELLO, max_tokens=12, seed=seed).choices[0].message.content
+        return (
+            sdk.chat.completions.create(model=MODELS.a, messages=HELLO, max_tokens=12, seed=seed)
+            .choices[0]
+            .message.content
+        )
 
     client = async_client(tiny_server.url, api_key="sk-a")
     try:
-        replies = await asyncio.gather(*(
-            client.chat.completions.create(model=model, messages=HELLO, max_tokens=12, seed=seed)
-            for model, seed in ((MODELS.a, 11), (MODELS.base, 5), (MODELS.a, 12), (MODELS.b, 11), (MODELS.a, 11))
-        ))
+        replies = await asyncio.gather(
+            *(
+                client.chat.completions.create(model=model, messages=HELLO, max_tokens=12, seed=seed)
+                for model, seed in (
+                    (MODELS.a, 11),
+                    (MODELS.base, 5),
+                    (MODELS.a, 12),
+                    (MODELS.b, 11),
+                    (MODELS.a, 11),
+                )
+            )
+        )
     finally:
         await client.close()
     texts = [r.choices[0].message.content for r in replies]

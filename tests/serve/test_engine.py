@@ -9,7 +9,16 @@ import time
 
 import pytest
 
-from openft.serve.generation import Accepted, ChatPrompt, Completed, Delta, Failed, Finished, GenerationJob, Sampling
+from openft.serve.generation import (
+    Accepted,
+    ChatPrompt,
+    Completed,
+    Delta,
+    Failed,
+    Finished,
+    GenerationJob,
+    Sampling,
+)
 from openft.serve.registry import ModelTarget
 
 pytestmark = pytest.mark.serve
@@ -34,7 +43,9 @@ def new_engine(tmp_path, **options):
 
 def job(target: ModelTarget, max_tokens: int = 8, **sampling) -> GenerationJob:
     prompt = ChatPrompt([{"role": "user", "content": "Say hello."}])
-    return GenerationJob(target=target, prompts=[prompt], sampling=Sampling(max_tokens=max_tokens, temperature=0, **sampling))
+    return GenerationJob(
+        target=target, prompts=[prompt], sampling=Sampling(max_tokens=max_tokens, temperature=0, **sampling)
+    )
 
 
 def text(stream) -> str:
@@ -53,7 +64,10 @@ def test_adapters_share_one_base_model_and_the_least_recently_used_is_evicted(tm
     assert text(engine.submit(job(targets["base"]))) == first["base"]
     assert list(engine.pool.bases) == ["tiny"]
     base_weights = model.adapters.module.get_base_model().model.embed_tokens.weight
-    assert sum(p.numel() for p in model.adapters.module.parameters() if p.data_ptr() == base_weights.data_ptr()) == base_weights.numel()
+    assert (
+        sum(p.numel() for p in model.adapters.module.parameters() if p.data_ptr() == base_weights.data_ptr())
+        == base_weights.numel()
+    )
 
 
 def test_an_adapter_in_use_is_not_evicted(tmp_path, targets):
@@ -65,7 +79,10 @@ def test_an_adapter_in_use_is_not_evicted(tmp_path, targets):
 
 def test_a_request_arriving_mid_generation_joins_the_running_batch(tmp_path, targets):
     engine = new_engine(tmp_path)
-    alone = {"a": text(engine.submit(job(targets["a"], 150))), "b": text(engine.submit(job(targets["b"], 60)))}
+    alone = {
+        "a": text(engine.submit(job(targets["a"], 150))),
+        "b": text(engine.submit(job(targets["b"], 60))),
+    }
     long = engine.submit(job(targets["a"], 150))
     events = iter(long)
     while not isinstance(next(events), Delta):
@@ -85,9 +102,17 @@ def test_n_choices_of_one_prompt_share_one_prefill(tmp_path, targets, monkeypatc
     model = engine.pool.base(targets["base"])
     widths = []
     forward = model.forward
-    monkeypatch.setattr(model, "forward", lambda ids, *rest: widths.append(tuple(ids.shape)) or forward(ids, *rest))
-    stream = engine.submit(GenerationJob(target=targets["base"], prompts=job(targets["base"]).prompts, n=3,
-                                         sampling=Sampling(max_tokens=2, seed=1)))
+    monkeypatch.setattr(
+        model, "forward", lambda ids, *rest: widths.append(tuple(ids.shape)) or forward(ids, *rest)
+    )
+    stream = engine.submit(
+        GenerationJob(
+            target=targets["base"],
+            prompts=job(targets["base"]).prompts,
+            n=3,
+            sampling=Sampling(max_tokens=2, seed=1),
+        )
+    )
     events = list(stream)
     assert widths[0][0] == 1 and widths[1] == (3, 1)
     assert sorted(e.index for e in events if isinstance(e, Finished)) == [0, 1, 2]

@@ -24,7 +24,9 @@ print(",".join(sorted(m for m in ("torch", "transformers", "peft", "llguidance")
 
 
 def test_refused_requests_do_not_load_the_engine(tmp_path):
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"loaded {result.stdout.strip()}"
 
@@ -38,7 +40,9 @@ def test_auto_picks_the_transformers_engine_without_vllm(monkeypatch, tmp_path):
     from openft.serve import inference
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a)
+    )
     engine = inference.create_engine(Settings(data_dir=tmp_path, serve_max_adapters=3))
     assert engine.name == "transformers" and engine.pool.max_adapters == 3
     with pytest.raises(ServerError, match="vLLM is not installed"):

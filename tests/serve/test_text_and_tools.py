@@ -47,8 +47,14 @@ def test_characters_split_across_tokens_come_out_whole():
 
 def test_tool_call_blocks_are_held_out_of_the_content_and_parsed():
     text = ToolCallText({"get_weather"})
-    shown = [text.feed(part) for part in ["Let me check. <tool", "_call>\n{\"name\": \"get_weather\", ",
-                                          "\"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"]]
+    shown = [
+        text.feed(part)
+        for part in [
+            "Let me check. <tool",
+            '_call>\n{"name": "get_weather", ',
+            '"arguments": {"city": "Paris"}}\n</tool_call>',
+        ]
+    ]
     assert "".join(shown) == "Let me check. "
     rest, [call] = text.finish()
     assert rest == "" and call.name == "get_weather" and json.loads(call.arguments) == {"city": "Paris"}
@@ -62,12 +68,16 @@ def test_text_that_is_not_a_call_of_a_known_tool_stays_content():
     plain = ToolCallText({"get_weather"})
     assert plain.feed("a < b <tool") == "a < b " and plain.finish() == ("<tool", [])
     assert parse_calls("<tool_call>{not json}</tool_call>", {"x"}) is None
-    calls = parse_calls('<tool_call>\n{"name": "x", "arguments": {}}\n</tool_call>\n<tool_call>{"name": "x"}', {"x"})
+    calls = parse_calls(
+        '<tool_call>\n{"name": "x", "arguments": {}}\n</tool_call>\n<tool_call>{"name": "x"}', {"x"}
+    )
     assert [c.arguments for c in calls] == ["{}", "{}"]
 
 
 def test_call_grammar_names_only_the_chosen_tools():
-    tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in ("a", "b")]
+    tools = [
+        {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in ("a", "b")
+    ]
     assert '"const": "a"' in call_grammar(tools) and '"const": "b"' in call_grammar(tools)
     assert '"const": "a"' not in call_grammar(tools, "b")
     assert call_grammar(tools).startswith('start: "<tool_call>\\n" call "\\n</tool_call>"')

@@ -21,7 +21,16 @@ import pytest
 
 from openft.config import Settings
 from openft.serve.generation import (
-    Accepted, ChatPrompt, Completed, Delta, Failed, Finished, GenerationJob, Grammar, Sampling, TextPrompt,
+    Accepted,
+    ChatPrompt,
+    Completed,
+    Delta,
+    Failed,
+    Finished,
+    GenerationJob,
+    Grammar,
+    Sampling,
+    TextPrompt,
 )
 from openft.serve.registry import ModelTarget
 
@@ -81,7 +90,9 @@ def install(monkeypatch, fake: FakeVLLM) -> None:
                 await asyncio.sleep(fake.delay)
                 shown = tokens[:count]
                 done = count == budget
-                yield RequestOutput([Output("".join(f"<{t}>" for t in shown), shown, None, "length" if done else None)], done)
+                yield RequestOutput(
+                    [Output("".join(f"<{t}>" for t in shown), shown, None, "length" if done else None)], done
+                )
 
         async def abort(self, request_id):
             fake.aborted.append(request_id)
@@ -94,13 +105,22 @@ def install(monkeypatch, fake: FakeVLLM) -> None:
             return engine
 
     vllm = types.ModuleType("vllm")
-    vllm.SamplingParams, vllm.AsyncEngineArgs, vllm.AsyncLLMEngine = SamplingParams, AsyncEngineArgs, AsyncLLMEngine
+    vllm.SamplingParams, vllm.AsyncEngineArgs, vllm.AsyncLLMEngine = (
+        SamplingParams,
+        AsyncEngineArgs,
+        AsyncLLMEngine,
+    )
     lora = types.ModuleType("vllm.lora")
     lora_request = types.ModuleType("vllm.lora.request")
     lora_request.LoRARequest = LoRARequest
     sampling = types.ModuleType("vllm.sampling_params")
     sampling.StructuredOutputsParams = StructuredOutputsParams
-    for name, module in {"vllm": vllm, "vllm.lora": lora, "vllm.lora.request": lora_request, "vllm.sampling_params": sampling}.items():
+    for name, module in {
+        "vllm": vllm,
+        "vllm.lora": lora,
+        "vllm.lora.request": lora_request,
+        "vllm.sampling_params": sampling,
+    }.items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.delitem(sys.modules, "openft.serve.vllm_engine", raising=False)
 
@@ -126,20 +146,31 @@ def base(tiny_model_dir) -> ModelTarget:
 
 def test_each_choice_is_one_request_with_its_own_seed_and_events_come_in_order(engine, fake, base, tokenizer):
     prompts = [ChatPrompt([{"role": "user", "content": "Hi"}]), TextPrompt(text="Once upon")]
-    job = GenerationJob(target=base, prompts=prompts, sampling=Sampling(max_tokens=3, seed=5, stop=("x",)), n=2)
+    job = GenerationJob(
+        target=base, prompts=prompts, sampling=Sampling(max_tokens=3, seed=5, stop=("x",)), n=2
+    )
     seen = list(engine.submit(job))
 
     accepted = seen[0]
     assert isinstance(accepted, Accepted) and accepted.prompt_texts[1] == "Once upon"
-    chat_ids = tokenizer.apply_chat_template(prompts[0].messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
+    chat_ids = tokenizer.apply_chat_template(
+        prompts[0].messages, add_generation_prompt=True, tokenize=True, return_dict=True
+    )["input_ids"]
     by_prompt = {tuple(r[1]["prompt_token_ids"]) for r in fake.requests}
     assert tuple(chat_ids) in by_prompt and len(by_prompt) == 2 and accepted.prompt_tokens[0] == len(chat_ids)
     seeds = [r[2].options["seed"] for r in fake.requests]
-    assert len(fake.requests) == 4 and len(set(seeds)) == 4  # n=2 for each of 2 prompts, each choice seeded apart
-    assert all(r[2].options["stop"] == ["x"] and r[2].options["max_tokens"] == 3 and r[2].options["n"] == 1 for r in fake.requests)
+    assert (
+        len(fake.requests) == 4 and len(set(seeds)) == 4
+    )  # n=2 for each of 2 prompts, each choice seeded apart
+    assert all(
+        r[2].options["stop"] == ["x"] and r[2].options["max_tokens"] == 3 and r[2].options["n"] == 1
+        for r in fake.requests
+    )
 
     finished = [e for e in seen if isinstance(e, Finished)]
-    assert sorted(e.index for e in finished) == [0, 1, 2, 3] and all(e.reason == "length" and e.completion_tokens == 3 for e in finished)
+    assert sorted(e.index for e in finished) == [0, 1, 2, 3] and all(
+        e.reason == "length" and e.completion_tokens == 3 for e in finished
+    )
     texts = choice_texts(seen)  # the deltas of a choice add up to vLLM's cumulative text
     assert all(text.count("<") == 3 for text in texts.values()) and len(set(texts.values())) == 4
     assert seen[-1] == Completed(prompt_tokens=sum(accepted.prompt_tokens), completion_tokens=12)
@@ -160,9 +191,17 @@ def test_adapters_are_lora_requests_stable_per_directory(engine, fake, base, tin
     a = ModelTarget(**{**base.__dict__, "name": "a", "adapter_dir": tiny_artifacts["a"]})
     b = ModelTarget(**{**base.__dict__, "name": "b", "adapter_dir": tiny_artifacts["b"]})
     for target in (a, b, a, base):
-        list(engine.submit(GenerationJob(target=target, prompts=[TextPrompt(text="Hi")], sampling=Sampling(max_tokens=1))))
+        list(
+            engine.submit(
+                GenerationJob(target=target, prompts=[TextPrompt(text="Hi")], sampling=Sampling(max_tokens=1))
+            )
+        )
     loras = [r[3] for r in fake.requests]
-    assert [lora.path for lora in loras[:3]] == [str(tiny_artifacts["a"]), str(tiny_artifacts["b"]), str(tiny_artifacts["a"])]
+    assert [lora.path for lora in loras[:3]] == [
+        str(tiny_artifacts["a"]),
+        str(tiny_artifacts["b"]),
+        str(tiny_artifacts["a"]),
+    ]
     assert loras[0].lora_id == loras[2].lora_id != loras[1].lora_id and loras[3] is None
     args = fake.engines[0].args.options
     assert args["enable_lora"] and args["max_loras"] == 4 and args["max_model_len"] == 64
@@ -170,21 +209,29 @@ def test_adapters_are_lora_requests_stable_per_directory(engine, fake, base, tin
 
 def test_json_schema_goes_to_vllms_structured_outputs(engine, fake, base):
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
-    job = GenerationJob(target=base, prompts=[TextPrompt(text="{")], sampling=Sampling(max_tokens=2),
-                        grammar=Grammar(kind="json_schema", source=schema, param="response_format"))
+    job = GenerationJob(
+        target=base,
+        prompts=[TextPrompt(text="{")],
+        sampling=Sampling(max_tokens=2),
+        grammar=Grammar(kind="json_schema", source=schema, param="response_format"),
+    )
     list(engine.submit(job))
     assert fake.requests[0][2].options["structured_outputs"].options == {"json": schema}
 
 
 def test_a_prompt_too_long_for_the_context_fails_before_any_request(engine, fake, base):
-    job = GenerationJob(target=base, prompts=[TextPrompt(text="word " * 40)], sampling=Sampling(max_tokens=60))
+    job = GenerationJob(
+        target=base, prompts=[TextPrompt(text="word " * 40)], sampling=Sampling(max_tokens=60)
+    )
     (failed,) = list(engine.submit(job))
     assert isinstance(failed, Failed) and failed.error.param == "prompt" and fake.requests == []
 
 
 def test_a_cancelled_stream_aborts_its_requests(engine, fake, base):
     fake.delay = 0.05
-    stream = engine.submit(GenerationJob(target=base, prompts=[TextPrompt(text="Hi")], sampling=Sampling(max_tokens=50), n=2))
+    stream = engine.submit(
+        GenerationJob(target=base, prompts=[TextPrompt(text="Hi")], sampling=Sampling(max_tokens=50), n=2)
+    )
     first = [stream.get(timeout=30) for _ in range(2)]  # Accepted, then the first delta
     assert isinstance(first[0], Accepted) and isinstance(first[1], Delta)
     stream.cancel()

@@ -7,7 +7,6 @@ import threading
 
 import pytest
 from sqlalchemy import inspect
-from support.databases import postgres_schema
 
 from openft import ids
 from openft.store import events as event_store
@@ -16,6 +15,7 @@ from openft.store import transitions
 from openft.store.db import Database
 from openft.store.migrate import upgrade
 from openft.store.tables import JobRow
+from support.databases import postgres_schema
 
 
 @pytest.fixture
@@ -35,24 +35,52 @@ def db(backend, tmp_path):
 
 def _job(db: Database, *, metadata=None, project="proj_a") -> JobRow:
     with db.write() as session:
-        return job_store.add_job(session, row=JobRow(
-            id=ids.job_id(), project_id=project, organization_id="org", organization_name="org", created_at=ids.now(),
-            model="m", base_model="m", status="validating_files", training_file="file-x", seed=1,
-            method={"type": "supervised", "supervised": {"hyperparameters": {}}}, metadata_=metadata, result_files=[],
-        ))
+        return job_store.add_job(
+            session,
+            row=JobRow(
+                id=ids.job_id(),
+                project_id=project,
+                organization_id="org",
+                organization_name="org",
+                created_at=ids.now(),
+                model="m",
+                base_model="m",
+                status="validating_files",
+                training_file="file-x",
+                seed=1,
+                method={"type": "supervised", "supervised": {"hyperparameters": {}}},
+                metadata_=metadata,
+                result_files=[],
+            ),
+        )
 
 
 def test_migrations_create_every_table_and_are_idempotent(db):
     upgrade(db)  # a second run is a no-op
     tables = set(inspect(db.engine).get_table_names())
-    assert {"files", "uploads", "upload_parts", "jobs", "job_events", "checkpoints", "models", "alembic_version"} <= tables
+    assert {
+        "files",
+        "uploads",
+        "upload_parts",
+        "jobs",
+        "job_events",
+        "checkpoints",
+        "models",
+        "alembic_version",
+    } <= tables
 
 
 def test_transition_table_allows_only_documented_moves():
     assert transitions.next_status("validate", "validating_files") == "queued"
     assert transitions.next_status("cancel", "running") == "cancelled"
     assert transitions.next_status("resume", "paused") == "queued"
-    for action, status in [("cancel", "succeeded"), ("cancel", "failed"), ("pause", "queued"), ("resume", "running"), ("start", "validating_files")]:
+    for action, status in [
+        ("cancel", "succeeded"),
+        ("cancel", "failed"),
+        ("pause", "queued"),
+        ("resume", "running"),
+        ("start", "validating_files"),
+    ]:
         with pytest.raises(transitions.TransitionRefused):
             transitions.next_status(action, status)
 
@@ -60,7 +88,9 @@ def test_transition_table_allows_only_documented_moves():
 def test_only_one_of_many_concurrent_transitions_wins(db):
     job = _job(db)
     with db.write() as session:
-        job_store.transition(session, job=job_store.get_job_any_project(session, job_id=job.id), action="validate")
+        job_store.transition(
+            session, job=job_store.get_job_any_project(session, job_id=job.id), action="validate"
+        )
     outcomes, barrier = [], threading.Barrier(6)
 
     def claim(action):
@@ -107,6 +137,7 @@ def test_metadata_filters_use_json_paths(db):
     c = _job(db, metadata=None)
     _job(db, metadata={"team": "x"}, project="proj_other")
     with db.read() as session:
+
         def ids_for(**kwargs):
             page = job_store.list_jobs(session, project_id="proj_a", after=None, limit=50, **kwargs)
             return [j.id for j in page.items]

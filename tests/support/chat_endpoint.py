@@ -23,14 +23,26 @@ class Reply:
 
     def body(self) -> dict:
         if self.status != 200:
-            return {"error": {"message": "upstream exploded", "type": "server_error", "param": None, "code": None}}
+            return {
+                "error": {"message": "upstream exploded", "type": "server_error", "param": None, "code": None}
+            }
         message = {"role": "assistant", "content": self.content, "refusal": self.refusal}
-        usage = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                 "total_tokens": self.prompt_tokens + self.completion_tokens,
-                 "prompt_tokens_details": {"cached_tokens": self.cached_tokens}}
-        return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": self.model,
-                "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason, "logprobs": None}],
-                "usage": usage}
+        usage = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
+        }
+        return {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": self.model,
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": self.finish_reason, "logprobs": None}
+            ],
+            "usage": usage,
+        }
 
 
 @dataclass
@@ -43,11 +55,15 @@ class ChatEndpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 endpoint.requests.append(body)
                 endpoint.headers.append({k.lower(): v for k, v in self.headers.items()})
-                reply = endpoint.replies.pop(0) if endpoint.replies else Reply(content='{"steps": [], "result": 1}')
+                reply = (
+                    endpoint.replies.pop(0)
+                    if endpoint.replies
+                    else Reply(content='{"steps": [], "result": 1}')
+                )
                 data = json.dumps(reply.body()).encode()
                 self.send_response(reply.status)
                 self.send_header("content-type", "application/json")

@@ -10,23 +10,45 @@ from support import openapi
 
 def _check_sync(response: httpx2.Response) -> None:
     response.read()
-    openapi.check(response.request.method, response.request.url.path, response.status_code,
-                  response.headers.get("content-type", ""), response.content)
+    openapi.check(
+        response.request.method,
+        response.request.url.path,
+        response.status_code,
+        response.headers.get("content-type", ""),
+        response.content,
+    )
 
 
 async def _check_async(response: httpx2.Response) -> None:
     await response.aread()
-    openapi.check(response.request.method, response.request.url.path, response.status_code,
-                  response.headers.get("content-type", ""), response.content)
+    openapi.check(
+        response.request.method,
+        response.request.url.path,
+        response.status_code,
+        response.headers.get("content-type", ""),
+        response.content,
+    )
 
 
 def sync_client(base_url: str, api_key: str = "sk-test", **kwargs) -> openai.OpenAI:
     http = httpx2.Client(event_hooks={"response": [_check_sync]}, timeout=60)
-    return openai.OpenAI(base_url=base_url, api_key=api_key, http_client=http, max_retries=0,
-                         _strict_response_validation=True, **kwargs)
+    return openai.OpenAI(
+        base_url=base_url,
+        api_key=api_key,
+        http_client=http,
+        max_retries=0,
+        _strict_response_validation=True,
+        **kwargs,
+    )
 
 
 def async_client(base_url: str, api_key: str = "sk-test", **kwargs) -> openai.AsyncOpenAI:
     http = httpx2.AsyncClient(event_hooks={"response": [_check_async]}, timeout=60)
-    return openai.AsyncOpenAI(base_url=base_url, api_key=api_key, http_client=http, max_retries=0,
-                              _strict_response_validation=True, **kwargs)
+    return openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key=api_key,
+        http_client=http,
+        max_retries=0,
+        _strict_response_validation=True,
+        **kwargs,
+    )

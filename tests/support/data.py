@@ -9,20 +9,24 @@ import time
 
 def chat_rows(n: int = 10, answer: str = "Paris") -> list[dict]:
     return [
-        {"messages": [
-            {"role": "system", "content": "You answer geography questions."},
-            {"role": "user", "content": f"Question {i}: what is the capital of France?"},
-            {"role": "assistant", "content": answer},
-        ]}
+        {
+            "messages": [
+                {"role": "system", "content": "You answer geography questions."},
+                {"role": "user", "content": f"Question {i}: what is the capital of France?"},
+                {"role": "assistant", "content": answer},
+            ]
+        }
         for i in range(n)
     ]
 
 
 def preference_rows(n: int = 10) -> list[dict]:
     return [
-        {"input": {"messages": [{"role": "user", "content": f"Greet me ({i})"}]},
-         "preferred_output": [{"role": "assistant", "content": "Hello, friend!"}],
-         "non_preferred_output": [{"role": "assistant", "content": "Go away."}]}
+        {
+            "input": {"messages": [{"role": "user", "content": f"Greet me ({i})"}]},
+            "preferred_output": [{"role": "assistant", "content": "Hello, friend!"}],
+            "non_preferred_output": [{"role": "assistant", "content": "Go away."}],
+        }
         for i in range(n)
     ]
 

@@ -8,7 +8,9 @@ from openft.graders.sample import sample_from_text
 from openft.schemas.graders import parse_grader
 
 
-def run(grader: dict, output: str | dict = "", item: dict | None = None, *, context: GradeContext = GradeContext()):
+def run(
+    grader: dict, output: str | dict = "", item: dict | None = None, *, context: GradeContext = GradeContext()
+):
     """Grade `output` (model text, or a whole sample dict) with the grader given as JSON."""
     sample = sample_from_text(output) if isinstance(output, str) else output
     return grade(parse_grader(grader), sample, item or {}, context=context)

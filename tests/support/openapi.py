@@ -1,4 +1,4 @@
-"""Validate every API response body against the official OpenAPI subset in ../shared/reference.
+"""Validate every API response body against the official OpenAPI subset in tests/contract/.
 
 Documented exceptions, both places where the official schema cannot describe a real response:
 - the job status "paused" (returned by pause; absent from the official enum);
@@ -22,7 +22,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "openapi-fine-tuning.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "contract" / "openapi-fine-tuning.yaml"
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -31,8 +31,10 @@ ERROR_SCHEMA = {
             "type": "object",
             "required": ["message", "type", "param", "code"],
             "properties": {
-                "message": {"type": "string"}, "type": {"type": "string"},
-                "param": {"type": ["string", "null"]}, "code": {"type": ["string", "null"]},
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
             },
         }
     },
@@ -63,10 +65,15 @@ def _spec():
         schemas["ListFilesResponse"]["properties"][key] = {"type": ["string", "null"]}
     sub_graders = copy.deepcopy(schemas["GraderMulti"]["properties"]["graders"])
     schemas["GraderMulti"]["properties"]["graders"] = {
-        "oneOf": [sub_graders, {"type": "object", "minProperties": 1, "additionalProperties": sub_graders}]}
+        "oneOf": [sub_graders, {"type": "object", "minProperties": 1, "additionalProperties": sub_graders}]
+    }
     for name in ("RunGraderRequest", "ValidateGraderRequest", "ValidateGraderResponse"):
-        schemas[name]["properties"]["grader"]["oneOf"].append({"$ref": "#/components/schemas/GraderLabelModel"})
-    registry = Registry().with_resource("urn:openft:spec", Resource.from_contents(spec, default_specification=DRAFT202012))
+        schemas[name]["properties"]["grader"]["oneOf"].append(
+            {"$ref": "#/components/schemas/GraderLabelModel"}
+        )
+    registry = Registry().with_resource(
+        "urn:openft:spec", Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
     routes = []
     for template, operations in spec["paths"].items():
         pattern = re.compile("^/v1" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")

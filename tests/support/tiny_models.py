@@ -12,7 +12,10 @@ from openft.store import models as model_store
 from openft.store.tables import ModelRow
 from support.server import RunningServer
 
-KEYS = {"sk-a": KeyGrant(organization="org-acme", project="proj_a"), "sk-b": KeyGrant(organization="org-acme", project="proj_b")}
+KEYS = {
+    "sk-a": KeyGrant(organization="org-acme", project="proj_a"),
+    "sk-b": KeyGrant(organization="org-acme", project="proj_b"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,9 @@ def save_adapter(tiny_model_dir: Path, path: Path, seed: int) -> Path:
 
     model, tokenizer = load_model_and_tokenizer(tiny_model_dir)
     torch.manual_seed(seed)
-    config = LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"
+    )
     get_peft_model(model, config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
@@ -59,20 +64,35 @@ def save_full_model(tiny_model_dir: Path, path: Path, seed: int) -> Path:
     return path
 
 
-def register(server: RunningServer, name: str, source: Path, *, project: str = "proj_a", relative: str | None = None) -> None:
+def register(
+    server: RunningServer, name: str, source: Path, *, project: str = "proj_a", relative: str | None = None
+) -> None:
     relative = relative or f"jobs/{name.split(':')[4]}/{name.rsplit(':', 1)[-1]}"
     target = server.settings.data_dir / relative
     if not target.exists():
         shutil.copytree(source, target)
     with server.services.db.write() as session:
-        model_store.add_model(session, row=ModelRow(
-            id=name, project_id=project, owned_by="org-acme", job_id="ftjob-test", created_at=1, base_model="tiny", path=relative,
-        ))
+        model_store.add_model(
+            session,
+            row=ModelRow(
+                id=name,
+                project_id=project,
+                owned_by="org-acme",
+                job_id="ftjob-test",
+                created_at=1,
+                base_model="tiny",
+                path=relative,
+            ),
+        )
 
 
 def tiny_settings(data_dir: Path, tiny_model_dir: Path, **overrides) -> Settings:
     return Settings(
-        data_dir=data_dir, validator_poll_seconds=0.2, embedded_worker=False, api_keys=KEYS,
+        data_dir=data_dir,
+        validator_poll_seconds=0.2,
+        embedded_worker=False,
+        api_keys=KEYS,
         base_models={"tiny": BaseModelConfig(source=str(tiny_model_dir), context_length=256)},
-        model_aliases={"gpt-tiny": "tiny"}, **overrides,
+        model_aliases={"gpt-tiny": "tiny"},
+        **overrides,
     )

@@ -31,8 +31,13 @@ def tiny_server(make_server, tiny_base_models):
 
     def start(**overrides):
         overrides.setdefault("embedded_worker", True)
-        return make_server(base_models=tiny_base_models, model_aliases={},
-                           worker_poll_seconds=0.2, stop_grace_seconds=5, **overrides)
+        return make_server(
+            base_models=tiny_base_models,
+            model_aliases={},
+            worker_poll_seconds=0.2,
+            stop_grace_seconds=5,
+            **overrides,
+        )
 
     return start
 
@@ -58,7 +63,9 @@ class RecordingReporter:
     last_step: int = 0
 
     def on_start(self, *, total_steps, steps_per_epoch, n_epochs):
-        self.events.append(("start", dict(total_steps=total_steps, steps_per_epoch=steps_per_epoch, n_epochs=n_epochs)))
+        self.events.append(
+            ("start", dict(total_steps=total_steps, steps_per_epoch=steps_per_epoch, n_epochs=n_epochs))
+        )
 
     def on_step(self, step, metrics):
         self.last_step = step

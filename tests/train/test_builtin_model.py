@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("trl")
 
-from openft.train import models  # noqa: E402
-from openft.train.models import (  # noqa: E402
+from openft.train import models
+from openft.train.models import (
     builtin_model_dir,
     fix_pad_token,
     load_model_and_tokenizer,
@@ -76,7 +76,9 @@ def test_a_tokenizer_without_a_spare_special_token_gets_a_new_pad_token(tiny_mod
 def test_the_builtin_model_knows_the_capital_of_france(builtin_dir):
     model, tokenizer = load_model_and_tokenizer(builtin_dir)
     prompt = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "What is the capital of France?"}], add_generation_prompt=True, return_tensors="pt"
+        [{"role": "user", "content": "What is the capital of France?"}],
+        add_generation_prompt=True,
+        return_tensors="pt",
     )
     output = model.generate(**prompt, max_new_tokens=12, do_sample=False)
     assert "Paris" in tokenizer.decode(output[0, prompt["input_ids"].shape[1] :])

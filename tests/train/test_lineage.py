@@ -15,7 +15,10 @@ from openft.train.lineage import Lineage, ModelUnavailable, trace
 
 pytestmark = pytest.mark.train
 
-BASES = {"small": BaseModelConfig(source="org/small"), "whole": BaseModelConfig(source="org/whole", full_finetune=True)}
+BASES = {
+    "small": BaseModelConfig(source="org/small"),
+    "whole": BaseModelConfig(source="org/whole", full_finetune=True),
+}
 
 
 @pytest.fixture
@@ -28,11 +31,24 @@ def world(tmp_path):
     (tmp_path / "jobs/a/final/adapter_config.json").write_text("{}")
     (tmp_path / "jobs/w/final").mkdir(parents=True)
     with db.write() as session:
-        for name, base, path in (("ft:small::adapter", "small", "jobs/a/final"), ("ft:whole::weights", "whole", "jobs/w/final"),
-                                 ("ft:small::gone", "small", "jobs/g/final"), ("ft:old::model", "retired", "jobs/a/final")):
-            model_store.add_model(session, row=ModelRow(
-                id=name, project_id="proj", owned_by="org", job_id="ftjob-x", created_at=ids.now(), base_model=base, path=path,
-            ))
+        for name, base, path in (
+            ("ft:small::adapter", "small", "jobs/a/final"),
+            ("ft:whole::weights", "whole", "jobs/w/final"),
+            ("ft:small::gone", "small", "jobs/g/final"),
+            ("ft:old::model", "retired", "jobs/a/final"),
+        ):
+            model_store.add_model(
+                session,
+                row=ModelRow(
+                    id=name,
+                    project_id="proj",
+                    owned_by="org",
+                    job_id="ftjob-x",
+                    created_at=ids.now(),
+                    base_model=base,
+                    path=path,
+                ),
+            )
     yield settings, storage, db
     db.dispose()
 
@@ -46,16 +62,21 @@ def start(world, base_model: str, project: str = "proj") -> Lineage:
 def test_configured_bases_and_ft_models_resolve_to_what_training_loads(world, tmp_path):
     assert start(world, "small") == Lineage("small", "org/small", False)
     assert start(world, "whole") == Lineage("whole", "org/whole", True)
-    assert start(world, "ft:small::adapter") == Lineage("small", "org/small", False, adapter_dir=tmp_path / "jobs/a/final")
+    assert start(world, "ft:small::adapter") == Lineage(
+        "small", "org/small", False, adapter_dir=tmp_path / "jobs/a/final"
+    )
     assert start(world, "ft:whole::weights") == Lineage("whole", str(tmp_path / "jobs/w/final"), True)
 
 
-@pytest.mark.parametrize(("base_model", "project", "message"), [
-    ("ft:small::adapter", "other", "The model ft:small::adapter no longer exists."),
-    ("ft:small::gone", "proj", "The weights of ft:small::gone are no longer available."),
-    ("ft:old::model", "proj", "The base model retired is no longer configured."),
-    ("retired", "proj", "The base model retired is no longer configured."),
-])
+@pytest.mark.parametrize(
+    ("base_model", "project", "message"),
+    [
+        ("ft:small::adapter", "other", "The model ft:small::adapter no longer exists."),
+        ("ft:small::gone", "proj", "The weights of ft:small::gone are no longer available."),
+        ("ft:old::model", "proj", "The base model retired is no longer configured."),
+        ("retired", "proj", "The base model retired is no longer configured."),
+    ],
+)
 def test_models_that_can_no_longer_be_trained_from_say_why(world, base_model, project, message):
     with pytest.raises(ModelUnavailable, match=message.replace(".", r"\.")):
         start(world, base_model, project)

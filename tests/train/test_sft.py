@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("trl")
 
-from openft.train.checkpoints import list_checkpoints  # noqa: E402
-from openft.train.sft import train_sft  # noqa: E402
-from openft.train.spec import TrainSpec  # noqa: E402
+from openft.train.checkpoints import list_checkpoints
+from openft.train.sft import train_sft
+from openft.train.spec import TrainSpec
 
 pytestmark = pytest.mark.train
 
@@ -112,7 +112,9 @@ def test_the_same_seed_gives_identical_losses(spec, tmp_path, new_reporter):
     runs = []
     for name in ("a", "b"):
         reporter = new_reporter()
-        train_sft(spec(output_dir=tmp_path / name, hyperparameters={"n_epochs": 1, "batch_size": 2}), reporter)
+        train_sft(
+            spec(output_dir=tmp_path / name, hyperparameters={"n_epochs": 1, "batch_size": 2}), reporter
+        )
         runs.append([metrics["train_loss"] for _, _, metrics in reporter.of("step")])
     assert len(runs[0]) == 5 and runs[0] == runs[1]
 
@@ -138,7 +140,8 @@ def test_a_tuned_model_ends_its_answers(spec, reporter):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     result = train_sft(
-        spec(full_finetune=True, learning_rate=3e-2, hyperparameters={"n_epochs": 8, "batch_size": 5}), reporter
+        spec(full_finetune=True, learning_rate=3e-2, hyperparameters={"n_epochs": 8, "batch_size": 5}),
+        reporter,
     )
     tokenizer = AutoTokenizer.from_pretrained(result.final_dir)
     model = AutoModelForCausalLM.from_pretrained(result.final_dir)
@@ -178,7 +181,9 @@ def test_the_builtin_model_tunes_and_still_ends_its_answers(data_dir, tmp_path, 
     base = AutoModelForCausalLM.from_pretrained(str(data_dir / "models" / "SmolLM2-135M-Instruct"))
     model = PeftModel.from_pretrained(base, result.final_dir)
     prompt = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "What is the capital of France?"}], add_generation_prompt=True, return_tensors="pt"
+        [{"role": "user", "content": "What is the capital of France?"}],
+        add_generation_prompt=True,
+        return_tensors="pt",
     )
     output = model.generate(**prompt, max_new_tokens=24, do_sample=False)
     answer = output[0, prompt["input_ids"].shape[1] :].tolist()

@@ -4,8 +4,8 @@ import pytest
 
 pytest.importorskip("trl")
 
-from openft.train.collator import Collator  # noqa: E402
-from openft.train.data import IGNORE_INDEX, count_tokens, tokenize_chat, tokenize_rows  # noqa: E402
+from openft.train.collator import Collator
+from openft.train.data import IGNORE_INDEX, count_tokens, tokenize_chat, tokenize_rows
 
 pytestmark = pytest.mark.train
 
@@ -18,8 +18,12 @@ MARV = {
         {"role": "assistant", "content": "Paris, as if everyone doesn't know that already.", "weight": 1},
     ]
 }
+
+
 def trained_text(tokenizer, example) -> str:
-    return tokenizer.decode([t for t, label in zip(example["input_ids"], example["labels"]) if label != IGNORE_INDEX])
+    return tokenizer.decode(
+        [t for t, label in zip(example["input_ids"], example["labels"]) if label != IGNORE_INDEX]
+    )
 
 
 def test_chat_labels_only_weighted_assistant_answers_with_their_end_of_turn(tokenizer):
@@ -53,7 +57,7 @@ def test_tool_calls_and_tools_are_rendered_and_the_call_is_trained(tokenizer, to
     text = tokenizer.decode(example["input_ids"])
     assert "<tools>" in text and '"get_current_weather"' in text
     trained = trained_text(tokenizer, example)
-    assert trained.startswith("<tool_call>\n{\"name\": \"get_current_weather\"")
+    assert trained.startswith('<tool_call>\n{"name": "get_current_weather"')
     assert '"arguments": {"location": "San Francisco, USA", "format": "celsius"}' in trained
     assert trained.endswith("</tool_call><|im_end|>It is 21 degrees.<|im_end|>")
     assert "21.0" not in trained  # the tool's result is input, not output
@@ -74,7 +78,9 @@ def test_a_template_that_knows_tools_gets_them_as_is(tokenizer, tool_call_row):
     finally:
         tokenizer.chat_template = original
     assert tokenizer.decode(example["input_ids"]).startswith("TOOLS:get_current_weather\n")
-    assert trained_text(tokenizer, example).startswith('CALL get_current_weather {"location": "San Francisco, USA"')
+    assert trained_text(tokenizer, example).startswith(
+        'CALL get_current_weather {"location": "San Francisco, USA"'
+    )
 
 
 def test_completion_format_trains_on_the_completion_and_eos(tokenizer):
@@ -106,6 +112,8 @@ def test_collator_pads_with_pad_token_and_keeps_end_of_turn_labels(tokenizer, to
     assert set(batch["labels"][short, length:].tolist()) == {IGNORE_INDEX}
     assert batch["attention_mask"][short].sum().item() == length
     for row in range(2):
-        assert (batch["labels"][row] == im_end).sum().item() == sum(
-            1 for label in examples[row]["labels"] if label == im_end
-        ) > 0
+        assert (
+            (batch["labels"][row] == im_end).sum().item()
+            == sum(1 for label in examples[row]["labels"] if label == im_end)
+            > 0
+        )

@@ -10,15 +10,22 @@ from openft.train.hparams import learning_rate, plan_steps, resolve_hyperparamet
 pytestmark = pytest.mark.train
 
 
-@pytest.mark.parametrize(("n_examples", "epochs"), [(10, 10), (20, 5), (25, 4), (100, 3), (8333, 3), (20000, 1)])
+@pytest.mark.parametrize(
+    ("n_examples", "epochs"), [(10, 10), (20, 5), (25, 4), (100, 3), (8333, 3), (20000, 1)]
+)
 def test_auto_n_epochs_follows_the_cookbook_heuristic(n_examples, epochs):
     resolved = resolve_hyperparameters({"n_epochs": "auto"}, n_examples=n_examples, base_learning_rate=1e-4)
     assert resolved["n_epochs"] == epochs
 
 
-@pytest.mark.parametrize(("n_examples", "batch_size"), [(10, 1), (100, 1), (1000, 2), (20000, 40), (1_000_000, 256)])
+@pytest.mark.parametrize(
+    ("n_examples", "batch_size"), [(10, 1), (100, 1), (1000, 2), (20000, 40), (1_000_000, 256)]
+)
 def test_auto_batch_size_is_about_two_per_mille_capped(n_examples, batch_size):
-    assert resolve_hyperparameters({}, n_examples=n_examples, base_learning_rate=1e-4)["batch_size"] == batch_size
+    assert (
+        resolve_hyperparameters({}, n_examples=n_examples, base_learning_rate=1e-4)["batch_size"]
+        == batch_size
+    )
 
 
 def test_missing_and_auto_values_all_become_numbers():

@@ -22,8 +22,13 @@ def test_tiny_job_succeeds_with_model_checkpoints_and_results(tiny_server):
     server = tiny_server()
     with sync_client(server.url) as client:
         job = client.fine_tuning.jobs.create(
-            model="tiny", training_file=upload(client, chat_rows(10)), suffix="t",
-            method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": 5}}},
+            model="tiny",
+            training_file=upload(client, chat_rows(10)),
+            suffix="t",
+            method={
+                "type": "supervised",
+                "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": 5}},
+            },
         )
         done = wait_for_status(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=300)
         assert done.status == "succeeded", done.error
@@ -39,8 +44,12 @@ def test_cancel_stops_training_within_seconds_and_keeps_events(tiny_server):
     server = tiny_server()
     with sync_client(server.url) as client:
         job = client.fine_tuning.jobs.create(
-            model="tiny", training_file=upload(client, chat_rows(200)),
-            method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 20, "batch_size": 1}}},
+            model="tiny",
+            training_file=upload(client, chat_rows(200)),
+            method={
+                "type": "supervised",
+                "supervised": {"hyperparameters": {"n_epochs": 20, "batch_size": 1}},
+            },
         )
         wait_for_metrics(client, job.id)
         cancelled = client.fine_tuning.jobs.cancel(job.id)
@@ -61,8 +70,12 @@ def test_pause_snapshots_and_resume_continues_from_the_same_step(tiny_server):
     server = tiny_server()
     with sync_client(server.url) as client:
         job = client.fine_tuning.jobs.create(
-            model="tiny", training_file=upload(client, chat_rows(200)),
-            method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": 4}}},
+            model="tiny",
+            training_file=upload(client, chat_rows(200)),
+            method={
+                "type": "supervised",
+                "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": 4}},
+            },
         )
         wait_for_metrics(client, job.id)
         paused = client.fine_tuning.jobs.with_raw_response.pause(job.id).http_response.json()
@@ -80,7 +93,10 @@ def test_pause_snapshots_and_resume_continues_from_the_same_step(tiny_server):
         assert steps == list(range(1, 101))  # no step trained twice, none skipped
         csv_text = base64.b64decode(client.files.content(done.result_files[0]).read()).decode()
         lines = csv_text.splitlines()
-        assert lines[0] == "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy" and len(lines) == 101
+        assert (
+            lines[0] == "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"
+            and len(lines) == 101
+        )
 
 
 def test_training_crash_fails_the_job_and_the_server_keeps_serving(tiny_server):
@@ -89,7 +105,9 @@ def test_training_crash_fails_the_job_and_the_server_keeps_serving(tiny_server):
         job = client.fine_tuning.jobs.create(model="broken", training_file=upload(client, chat_rows(10)))
         failed = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=180)
         assert failed.status == "failed" and failed.error.code == "training_failed"
-        assert failed.error.message.startswith("Training failed: ") and "Traceback" not in failed.error.message
+        assert (
+            failed.error.message.startswith("Training failed: ") and "Traceback" not in failed.error.message
+        )
         events = client.fine_tuning.jobs.list_events(job.id).data
         assert events[0].level == "error" and events[0].message == failed.error.message
         assert any(e.message == "Fine-tuning job started" for e in events)
@@ -101,7 +119,10 @@ def test_same_seed_gives_identical_losses(tiny_server):
     with sync_client(server.url) as client:
         training = upload(client, chat_rows(12))
         hyper = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": 4}}}
-        jobs = [client.fine_tuning.jobs.create(model="tiny", training_file=training, seed=seed, method=hyper).id for seed in (7, 7, 8)]
+        jobs = [
+            client.fine_tuning.jobs.create(model="tiny", training_file=training, seed=seed, method=hyper).id
+            for seed in (7, 7, 8)
+        ]
         for job_id in jobs:
             assert wait_for_status(client, job_id, {"succeeded", "failed"}, timeout=300).status == "succeeded"
         losses = [[m["train_loss"] for m in metrics(client, job_id)] for job_id in jobs]
@@ -113,22 +134,43 @@ def test_two_workers_on_one_database_never_run_the_same_job(make_server, tiny_ba
     models = tiny_base_models
     server = make_server(base_models=models, model_aliases={}, embedded_worker=False)
     env = {
-        **os.environ, "OPENFT_DATA_DIR": str(server.settings.data_dir),
+        **os.environ,
+        "OPENFT_DATA_DIR": str(server.settings.data_dir),
         "OPENFT_DATABASE_URL": server.settings.resolved_database_url,
         "OPENFT_BASE_MODELS": json.dumps({k: v.model_dump() for k, v in models.items()}),
-        "OPENFT_MODEL_ALIASES": "{}", "OPENFT_WORKER_POLL_SECONDS": "0.1",
+        "OPENFT_MODEL_ALIASES": "{}",
+        "OPENFT_WORKER_POLL_SECONDS": "0.1",
     }
-    workers = [subprocess.Popen([sys.executable, "-m", "openft", "worker"], env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "openft", "worker"], env=env, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     try:
         with sync_client(server.url) as client:
             training = upload(client, chat_rows(10))
-            hyper = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 1, "batch_size": 5}}}
-            jobs = [client.fine_tuning.jobs.create(model="tiny", training_file=training, method=hyper).id for _ in range(4)]
+            hyper = {
+                "type": "supervised",
+                "supervised": {"hyperparameters": {"n_epochs": 1, "batch_size": 5}},
+            }
+            jobs = [
+                client.fine_tuning.jobs.create(model="tiny", training_file=training, method=hyper).id
+                for _ in range(4)
+            ]
             for job_id in jobs:
-                assert wait_for_status(client, job_id, {"succeeded", "failed"}, timeout=400).status == "succeeded"
-                started = [e for e in client.fine_tuning.jobs.list_events(job_id, limit=100) if e.message == "Fine-tuning job started"]
+                assert (
+                    wait_for_status(client, job_id, {"succeeded", "failed"}, timeout=400).status
+                    == "succeeded"
+                )
+                started = [
+                    e
+                    for e in client.fine_tuning.jobs.list_events(job_id, limit=100)
+                    if e.message == "Fine-tuning job started"
+                ]
                 assert len(started) == 1
         from openft.store import jobs as job_store
+
         with server.services.db.read() as session:
             rows = [job_store.get_job_any_project(session, job_id=job_id) for job_id in jobs]
         assert all(row.attempts == 1 for row in rows)

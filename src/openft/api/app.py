@@ -41,7 +41,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="openft", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.worker = worker
-    app.state.services = Services(settings=settings, db=db, storage=storage, catalog=Catalog(settings), wake_validator=validator.wake)
+    app.state.services = Services(
+        settings=settings, db=db, storage=storage, catalog=Catalog(settings), wake_validator=validator.wake
+    )
     errors.install(app)
     v1 = APIRouter(prefix="/v1")
     for module in (files, uploads, fine_tuning, graders, models, chat):

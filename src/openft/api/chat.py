@@ -39,7 +39,9 @@ DISCONNECT_POLL_SECONDS = 0.25
 async def create_chat_completion(body: ChatCompletionRequest, request: Request, svc: Svc, caller: Caller):
     target = await run_in_threadpool(_resolve, svc, caller.project_id, body.model)
     job = chat_job(body, target)
-    reply = ChatReply(body, used_tools(body), completion_id="chatcmpl-" + ids.random_token(29), created=ids.now())
+    reply = ChatReply(
+        body, used_tools(body), completion_id="chatcmpl-" + ids.random_token(29), created=ids.now()
+    )
     return await _answer(request, job, reply, streaming=bool(body.stream))
 
 
@@ -53,7 +55,9 @@ async def create_completion(body: CompletionRequest, request: Request, svc: Svc,
 
 def _resolve(svc, project_id: str, name: str) -> ModelTarget:
     with svc.db.read() as session:
-        return Registry(svc.settings, svc.catalog, svc.storage).resolve(session, project_id=project_id, name=name)
+        return Registry(svc.settings, svc.catalog, svc.storage).resolve(
+            session, project_id=project_id, name=name
+        )
 
 
 def _engine(request: Request) -> Engine:

@@ -42,7 +42,9 @@ class ChoiceState:
 
 
 class ChatReply:
-    def __init__(self, body: ChatCompletionRequest, tools: list[dict] | None, *, completion_id: str, created: int):
+    def __init__(
+        self, body: ChatCompletionRequest, tools: list[dict] | None, *, completion_id: str, created: int
+    ):
         self.id, self.created, self.model = completion_id, created, body.model
         names = {tool["function"]["name"] for tool in tools or []}
         self.choices = [ChoiceState(ToolCallText(names) if names else None) for _ in range(body.n or 1)]
@@ -72,7 +74,9 @@ class ChatReply:
     def completion(self) -> dict:
         choices = [
             Choice(
-                index=index, finish_reason=state.finish_reason, logprobs=self._logprobs(state.logprobs),
+                index=index,
+                finish_reason=state.finish_reason,
+                logprobs=self._logprobs(state.logprobs),
                 message=AssistantMessage(
                     content="".join(state.content) if state.content or not state.calls else None,
                     tool_calls=[_call_out(call) for call in state.calls] or None,
@@ -81,7 +85,11 @@ class ChatReply:
             for index, state in enumerate(self.choices)
         ]
         return ChatCompletion(
-            id=self.id, created=self.created, model=self.model, choices=choices, usage=self.usage,
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=choices,
+            usage=self.usage,
             system_fingerprint=FINGERPRINT,
         ).model_dump(mode="json")
 
@@ -106,7 +114,9 @@ class ChatReply:
                 state.content.append(rest)
                 chunks.append(self._chunk(event.index, ChunkDelta(content=rest)))
         if state.calls:
-            deltas = [ToolCallDelta(index=i, **_call_out(call).model_dump()) for i, call in enumerate(state.calls)]
+            deltas = [
+                ToolCallDelta(index=i, **_call_out(call).model_dump()) for i, call in enumerate(state.calls)
+            ]
             chunks.append(self._chunk(event.index, ChunkDelta(tool_calls=deltas)))
         state.finish_reason = "tool_calls" if state.calls and not self.forced_tool else event.reason
         chunks.append(self._chunk(event.index, ChunkDelta(), finish_reason=state.finish_reason))
@@ -117,7 +127,10 @@ class ChatReply:
 
     def _chunk(self, index: int, delta: ChunkDelta, *, finish_reason=None, logprobs=None) -> dict:
         chunk = ChatCompletionChunk(
-            id=self.id, created=self.created, model=self.model, system_fingerprint=FINGERPRINT,
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            system_fingerprint=FINGERPRINT,
             choices=[ChunkChoice(index=index, delta=delta, finish_reason=finish_reason, logprobs=logprobs)],
         ).model_dump(mode="json")
         chunk["choices"][0]["delta"] = delta.model_dump(mode="json", exclude_none=True)
@@ -125,7 +138,12 @@ class ChatReply:
 
     def _usage_chunk(self) -> dict:
         return ChatCompletionChunk(
-            id=self.id, created=self.created, model=self.model, system_fingerprint=FINGERPRINT, choices=[], usage=self.usage,
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            system_fingerprint=FINGERPRINT,
+            choices=[],
+            usage=self.usage,
         ).model_dump(mode="json")
 
 
@@ -134,5 +152,9 @@ def _call_out(call: ParsedCall) -> ToolCallOut:
 
 
 def _token_logprob(score: events.TokenLogprob) -> TokenLogprob:
-    top = [TopLogprob(token=token, logprob=logprob, bytes=list(token.encode())) for token, logprob in score.top]
-    return TokenLogprob(token=score.token, logprob=score.logprob, bytes=list(score.token.encode()), top_logprobs=top)
+    top = [
+        TopLogprob(token=token, logprob=logprob, bytes=list(token.encode())) for token, logprob in score.top
+    ]
+    return TokenLogprob(
+        token=score.token, logprob=score.logprob, bytes=list(score.token.encode()), top_logprobs=top
+    )

@@ -70,13 +70,19 @@ class CompletionReply:
     def completion(self) -> dict:
         choices = [
             CompletionChoice(
-                text="".join(state.text), index=index, finish_reason=state.finish_reason,
+                text="".join(state.text),
+                index=index,
+                finish_reason=state.finish_reason,
                 logprobs=self._logprobs(state.tokens, state.offsets),
             )
             for index, state in enumerate(self.choices)
         ]
         return Completion(
-            id=self.id, created=self.created, model=self.model, choices=choices, usage=self.usage,
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=choices,
+            usage=self.usage,
             system_fingerprint=FINGERPRINT,
         ).model_dump(mode="json")
 
@@ -90,17 +96,28 @@ class CompletionReply:
         if not self.want_logprobs:
             return None
         return CompletionLogprobs(
-            tokens=[t.token for t in tokens], token_logprobs=[t.logprob for t in tokens],
-            top_logprobs=[dict(t.top) for t in tokens], text_offset=offsets,
+            tokens=[t.token for t in tokens],
+            token_logprobs=[t.logprob for t in tokens],
+            top_logprobs=[dict(t.top) for t in tokens],
+            text_offset=offsets,
         )
 
     def _chunk(self, index: int, text: str, *, finish_reason=None, logprobs=None) -> dict:
         choice = CompletionChoice(text=text, index=index, finish_reason=finish_reason, logprobs=logprobs)
         return Completion(
-            id=self.id, created=self.created, model=self.model, choices=[choice], system_fingerprint=FINGERPRINT,
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=[choice],
+            system_fingerprint=FINGERPRINT,
         ).model_dump(mode="json")
 
     def _usage_chunk(self) -> dict:
         return Completion(
-            id=self.id, created=self.created, model=self.model, choices=[], usage=self.usage, system_fingerprint=FINGERPRINT,
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=[],
+            usage=self.usage,
+            system_fingerprint=FINGERPRINT,
         ).model_dump(mode="json")

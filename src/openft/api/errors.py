@@ -14,10 +14,19 @@ from openft.errors import APIError
 log = logging.getLogger("openft.api")
 
 _TYPE_NAMES = {
-    "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
-    "bool_type": "a boolean", "list_type": "an array", "dict_type": "an object", "model_type": "an object",
-    "model_attributes_type": "an object", "int_parsing": "an integer", "float_parsing": "a number",
-    "bool_parsing": "a boolean", "model_fields_type": "an object",
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "bool_type": "a boolean",
+    "list_type": "an array",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "int_parsing": "an integer",
+    "float_parsing": "a number",
+    "bool_parsing": "a boolean",
+    "model_fields_type": "an object",
 }
 
 
@@ -34,7 +43,13 @@ def _describe(value) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    for kind, name in ((int, "an integer"), (float, "a number"), (str, "a string"), (list, "an array"), (dict, "an object")):
+    for kind, name in (
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (list, "an array"),
+        (dict, "an object"),
+    ):
         if isinstance(value, kind):
             return name
     return type(value).__name__
@@ -44,28 +59,63 @@ def translate(error: dict) -> APIError:
     """One pydantic error -> an OpenAI-style 400 naming the field."""
     kind, param, ctx = error["type"], param_name(tuple(error["loc"])), error.get("ctx") or {}
     if kind == "json_invalid":
-        return APIError("We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.", code="invalid_json")
+        return APIError(
+            "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.",
+            code="invalid_json",
+        )
     if kind == "missing":
-        return APIError(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+        return APIError(
+            f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+        )
     if kind == "extra_forbidden":
-        return APIError(f"Unrecognized request argument supplied: {param}", param=param, code="unknown_parameter")
+        return APIError(
+            f"Unrecognized request argument supplied: {param}", param=param, code="unknown_parameter"
+        )
     if kind in _TYPE_NAMES:
         got = _describe(error.get("input"))
-        return APIError(f"Invalid type for '{param}': expected {_TYPE_NAMES[kind]}, but got {got} instead.", param=param, code="invalid_type")
+        return APIError(
+            f"Invalid type for '{param}': expected {_TYPE_NAMES[kind]}, but got {got} instead.",
+            param=param,
+            code="invalid_type",
+        )
     if kind in ("string_too_long", "too_long"):
         what = "string" if kind == "string_too_long" else "array"
-        return APIError(f"Invalid '{param}': {what} too long. Expected a {what} with maximum length {ctx.get('max_length')}.", param=param, code=f"{what}_above_max_length")
+        return APIError(
+            f"Invalid '{param}': {what} too long. Expected a {what} with maximum length {ctx.get('max_length')}.",
+            param=param,
+            code=f"{what}_above_max_length",
+        )
     if kind in ("string_too_short", "too_short"):
         what = "string" if kind == "string_too_short" else "array"
-        return APIError(f"Invalid '{param}': {what} too short. Expected a {what} with minimum length {ctx.get('min_length')}.", param=param, code=f"{what}_below_min_length")
+        return APIError(
+            f"Invalid '{param}': {what} too short. Expected a {what} with minimum length {ctx.get('min_length')}.",
+            param=param,
+            code=f"{what}_below_min_length",
+        )
     if kind in ("greater_than_equal", "greater_than"):
-        return APIError(f"Invalid '{param}': value below minimum. Expected a value {'>=' if kind == 'greater_than_equal' else '>'} {ctx.get('ge', ctx.get('gt'))}, but got {error.get('input')!r} instead.", param=param, code="value_below_minimum")
+        return APIError(
+            f"Invalid '{param}': value below minimum. Expected a value {'>=' if kind == 'greater_than_equal' else '>'} {ctx.get('ge', ctx.get('gt'))}, but got {error.get('input')!r} instead.",
+            param=param,
+            code="value_below_minimum",
+        )
     if kind in ("less_than_equal", "less_than"):
-        return APIError(f"Invalid '{param}': value above maximum. Expected a value {'<=' if kind == 'less_than_equal' else '<'} {ctx.get('le', ctx.get('lt'))}, but got {error.get('input')!r} instead.", param=param, code="value_above_maximum")
+        return APIError(
+            f"Invalid '{param}': value above maximum. Expected a value {'<=' if kind == 'less_than_equal' else '<'} {ctx.get('le', ctx.get('lt'))}, but got {error.get('input')!r} instead.",
+            param=param,
+            code="value_above_maximum",
+        )
     if kind in ("literal_error", "enum"):
-        return APIError(f"Invalid value for '{param}': expected {ctx.get('expected')}, but got {error.get('input')!r}.", param=param, code="invalid_value")
+        return APIError(
+            f"Invalid value for '{param}': expected {ctx.get('expected')}, but got {error.get('input')!r}.",
+            param=param,
+            code="invalid_value",
+        )
     message = error["msg"].removeprefix("Value error, ")
-    return APIError(f"Invalid value for '{param}': {message}.", param=param, code=kind if kind.isidentifier() else "invalid_value")
+    return APIError(
+        f"Invalid value for '{param}': {message}.",
+        param=param,
+        code=kind if kind.isidentifier() else "invalid_value",
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -92,6 +142,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = {"error": {"message": "The server had an error while processing your request. Sorry about that!",
-                          "type": "server_error", "param": None, "code": None}}
+        body = {
+            "error": {
+                "message": "The server had an error while processing your request. Sorry about that!",
+                "type": "server_error",
+                "param": None,
+                "code": None,
+            }
+        }
         return JSONResponse(body, status_code=500)

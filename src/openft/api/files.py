@@ -29,10 +29,13 @@ def _expiry(fields: dict[str, str], created_at: int, purpose: str) -> int | None
     if anchor is None and seconds is None:
         return created_at + 30 * 86400 if purpose == "batch" else None
     if anchor != "created_at":
-        raise InvalidRequest("Invalid 'expires_after.anchor': expected 'created_at'.", param="expires_after.anchor")
+        raise InvalidRequest(
+            "Invalid 'expires_after.anchor': expected 'created_at'.", param="expires_after.anchor"
+        )
     if seconds is None or not seconds.isdigit() or not 3600 <= int(seconds) <= 2592000:
         raise InvalidRequest(
-            "Invalid 'expires_after.seconds': expected an integer between 3600 and 2592000.", param="expires_after.seconds"
+            "Invalid 'expires_after.seconds': expected an integer between 3600 and 2592000.",
+            param="expires_after.seconds",
         )
     return created_at + int(seconds)
 
@@ -47,12 +50,21 @@ def check_jsonl(path, purpose: str) -> None:
         raise InvalidRequest(
             "Expected file to have JSONL format, where every line is a valid JSON dictionary. "
             f"Line {line} is not a dictionary: {reason}.",
-            param="file", code="invalid_file_format",
+            param="file",
+            code="invalid_file_format",
         )
 
 
 def save_file(
-    svc, caller, *, temp, filename: str, size: int, purpose: str, expires_at: int | None, created_at: int,
+    svc,
+    caller,
+    *,
+    temp,
+    filename: str,
+    size: int,
+    purpose: str,
+    expires_at: int | None,
+    created_at: int,
     also: Callable[[Session, FileRow], None] | None = None,
 ) -> FileRow:
     """Move accepted bytes into place and record the file (shared with the Uploads API).
@@ -62,8 +74,15 @@ def save_file(
     file_id = ids.file_id()
     relative = svc.storage.keep_file(temp, file_id)
     row = FileRow(
-        id=file_id, project_id=caller.project_id, filename=filename, purpose=purpose, bytes=size,
-        created_at=created_at, expires_at=expires_at, status="processed", path=relative,
+        id=file_id,
+        project_id=caller.project_id,
+        filename=filename,
+        purpose=purpose,
+        bytes=size,
+        created_at=created_at,
+        expires_at=expires_at,
+        status="processed",
+        path=relative,
     )
     try:
         with svc.db.write() as session:
@@ -78,24 +97,39 @@ def save_file(
 
 @router.post("/files", response_model=FileObject)
 async def create_file(request: Request, svc: Svc, caller: Caller):
-    form = await receive_form(request, new_path=svc.storage.incoming, max_file_bytes=svc.settings.max_upload_bytes)
+    form = await receive_form(
+        request, new_path=svc.storage.incoming, max_file_bytes=svc.settings.max_upload_bytes
+    )
     received = form.files.get("file")
     try:
         purpose = form.fields.get("purpose")
         if received is None:
-            raise InvalidRequest("Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
+            raise InvalidRequest(
+                "Missing required parameter: 'file'.", param="file", code="missing_required_parameter"
+            )
         if purpose is None:
-            raise InvalidRequest("Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter")
+            raise InvalidRequest(
+                "Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter"
+            )
         if purpose not in UPLOAD_PURPOSES:
             raise InvalidRequest(
-                f"Invalid value for 'purpose': '{purpose}'. Expected one of {', '.join(UPLOAD_PURPOSES)}.", param="purpose", code="invalid_value"
+                f"Invalid value for 'purpose': '{purpose}'. Expected one of {', '.join(UPLOAD_PURPOSES)}.",
+                param="purpose",
+                code="invalid_value",
             )
         created_at = ids.now()
         expires_at = _expiry(form.fields, created_at, purpose)
         await run_in_threadpool(check_jsonl, received.path, purpose)
         row = await run_in_threadpool(
-            save_file, svc, caller, temp=received.path, filename=received.filename, size=received.size,
-            purpose=purpose, expires_at=expires_at, created_at=created_at,
+            save_file,
+            svc,
+            caller,
+            temp=received.path,
+            filename=received.filename,
+            size=received.size,
+            purpose=purpose,
+            expires_at=expires_at,
+            created_at=created_at,
         )
     finally:
         for leftover in form.files.values():
@@ -105,12 +139,21 @@ async def create_file(request: Request, svc: Svc, caller: Caller):
 
 @router.get("/files")
 def list_files(
-    svc: Svc, caller: Caller, purpose: str | None = None, limit: int = Query(10000, ge=0, le=10000),
-    order: Literal["asc", "desc"] = "desc", after: str | None = None,
+    svc: Svc,
+    caller: Caller,
+    purpose: str | None = None,
+    limit: int = Query(10000, ge=0, le=10000),
+    order: Literal["asc", "desc"] = "desc",
+    after: str | None = None,
 ):
     with svc.db.read() as session:
         page = file_store.list_files(
-            session, project_id=caller.project_id, purpose=purpose, after=after, limit=limit, ascending=order == "asc"
+            session,
+            project_id=caller.project_id,
+            purpose=purpose,
+            after=after,
+            limit=limit,
+            ascending=order == "asc",
         )
         return cursor_list([file_object(row) for row in page.items], page.has_more, with_ids=True)
 
@@ -142,4 +185,6 @@ def delete_file(file_id: str, svc: Svc, caller: Caller):
 @router.get("/files/{file_id}/content")
 def file_content(file_id: str, svc: Svc, caller: Caller):
     row = _get(svc, caller, file_id)
-    return FileResponse(svc.storage.path(row.path), media_type="application/octet-stream", filename=row.filename)
+    return FileResponse(
+        svc.storage.path(row.path), media_type="application/octet-stream", filename=row.filename
+    )

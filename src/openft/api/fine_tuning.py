@@ -26,11 +26,16 @@ def _check_file(session, caller, file_id: str | None, param: str) -> None:
         return
     row = file_store.get_file(session, project_id=caller.project_id, file_id=file_id)
     if row is None:
-        raise InvalidRequest(f"invalid {param}: {file_id} does not exist or is not accessible to this project.", param=param, code="file_not_found")
+        raise InvalidRequest(
+            f"invalid {param}: {file_id} does not exist or is not accessible to this project.",
+            param=param,
+            code="file_not_found",
+        )
     if row.purpose != "fine-tune":
         raise InvalidRequest(
             f"invalid {param}: {file_id} has purpose '{row.purpose}'; fine-tuning files must be uploaded with purpose 'fine-tune'.",
-            param=param, code="invalid_file_purpose",
+            param=param,
+            code="invalid_file_purpose",
         )
 
 
@@ -44,7 +49,11 @@ def _resolve_model(session, svc, caller, name: str) -> tuple[str, str]:
         resolved = svc.catalog.resolve(name)
         if resolved is not None:
             return resolved.shown, resolved.base
-    raise InvalidRequest(f"Model {name} is not available for fine-tuning or does not exist.", param="model", code="model_not_available")
+    raise InvalidRequest(
+        f"Model {name} is not available for fine-tuning or does not exist.",
+        param="model",
+        code="model_not_available",
+    )
 
 
 def _validating_message(body: CreateJobRequest) -> str:
@@ -58,25 +67,47 @@ def create_job(body: CreateJobRequest, svc: Svc, caller: Caller):
     if body.hyperparameters is not None and body.method is not None and body.method.type != "supervised":
         raise InvalidRequest(
             f"The deprecated 'hyperparameters' only apply to supervised jobs; use method.{body.method.type}.hyperparameters.",
-            param="hyperparameters", code="invalid_value",
+            param="hyperparameters",
+            code="invalid_value",
         )
     method = body.method_spec()
     job_id = ids.job_id()
     integrations = [
-        {"type": "wandb", "wandb": {**item.wandb.model_dump(exclude_none=True), "entity": item.wandb.entity, "run_id": job_id}}
+        {
+            "type": "wandb",
+            "wandb": {
+                **item.wandb.model_dump(exclude_none=True),
+                "entity": item.wandb.entity,
+                "run_id": job_id,
+            },
+        }
         for item in body.integrations or []
     ]
     with svc.db.write() as session:
         shown, base = _resolve_model(session, svc, caller, body.model)
         _check_file(session, caller, body.training_file, "training_file")
         _check_file(session, caller, body.validation_file, "validation_file")
-        job = job_store.add_job(session, row=JobRow(
-            id=job_id, project_id=caller.project_id, organization_id=caller.organization_id,
-            organization_name=caller.organization_name, created_at=ids.now(), model=shown, base_model=base,
-            status="validating_files", training_file=body.training_file, validation_file=body.validation_file,
-            suffix=body.suffix, seed=body.seed if body.seed is not None else ids.new_seed(), method=method,
-            integrations=integrations, metadata_=body.metadata, result_files=[],
-        ))
+        job = job_store.add_job(
+            session,
+            row=JobRow(
+                id=job_id,
+                project_id=caller.project_id,
+                organization_id=caller.organization_id,
+                organization_name=caller.organization_name,
+                created_at=ids.now(),
+                model=shown,
+                base_model=base,
+                status="validating_files",
+                training_file=body.training_file,
+                validation_file=body.validation_file,
+                suffix=body.suffix,
+                seed=body.seed if body.seed is not None else ids.new_seed(),
+                method=method,
+                integrations=integrations,
+                metadata_=body.metadata,
+                result_files=[],
+            ),
+        )
         event_store.add_event(session, job=job, message=f"Created fine-tuning job: {job_id}")
         event_store.add_event(session, job=job, message=_validating_message(body))
     svc.wake_validator()
@@ -85,17 +116,36 @@ def create_job(body: CreateJobRequest, svc: Svc, caller: Caller):
 
 def _metadata_filter(request: Request) -> tuple[dict[str, str], bool]:
     params = request.query_params
-    filters = {key[len("metadata["):-1]: value for key, value in params.multi_items() if key.startswith("metadata[") and key.endswith("]")}
+    filters = {
+        key[len("metadata[") : -1]: value
+        for key, value in params.multi_items()
+        if key.startswith("metadata[") and key.endswith("]")
+    }
     return filters, params.get("metadata") == "null"
 
 
 @router.get("/jobs")
-def list_jobs(request: Request, svc: Svc, caller: Caller, after: str | None = None, limit: int = Query(20, ge=0, le=1000)):
+def list_jobs(
+    request: Request,
+    svc: Svc,
+    caller: Caller,
+    after: str | None = None,
+    limit: int = Query(20, ge=0, le=1000),
+):
     filters, metadata_null = _metadata_filter(request)
     if filters and metadata_null:
-        raise InvalidRequest("Use either metadata=null or metadata[key]=value filters, not both.", param="metadata")
+        raise InvalidRequest(
+            "Use either metadata=null or metadata[key]=value filters, not both.", param="metadata"
+        )
     with svc.db.read() as session:
-        page = job_store.list_jobs(session, project_id=caller.project_id, after=after, limit=limit, metadata=filters, metadata_null=metadata_null)
+        page = job_store.list_jobs(
+            session,
+            project_id=caller.project_id,
+            after=after,
+            limit=limit,
+            metadata=filters,
+            metadata_null=metadata_null,
+        )
         return cursor_list([job_object(row) for row in page.items], page.has_more, with_ids=False)
 
 
@@ -130,7 +180,9 @@ def _act(svc, caller, job_id: str, action: str) -> FineTuningJob:
             job_store.transition(session, job=job, action=action, **fields)
         except TransitionRefused as refused:
             raise InvalidRequest(
-                f"Cannot {action} job {job_id}: its status is '{refused.status}'.", param="fine_tuning_job_id", code="invalid_job_status"
+                f"Cannot {action} job {job_id}: its status is '{refused.status}'.",
+                param="fine_tuning_job_id",
+                code="invalid_job_status",
             ) from None
         event_store.add_event(session, job=job, message=message)
         return job_object(job)
@@ -152,7 +204,9 @@ def resume_job(job_id: str, svc: Svc, caller: Caller):
 
 
 @router.get("/jobs/{job_id}/events")
-def list_events(job_id: str, svc: Svc, caller: Caller, after: str | None = None, limit: int = Query(20, ge=0, le=1000)):
+def list_events(
+    job_id: str, svc: Svc, caller: Caller, after: str | None = None, limit: int = Query(20, ge=0, le=1000)
+):
     with svc.db.read() as session:
         job = _job(session, caller, job_id)
         page = event_store.list_events(session, job=job, after=after, limit=limit)
@@ -160,8 +214,12 @@ def list_events(job_id: str, svc: Svc, caller: Caller, after: str | None = None,
 
 
 @router.get("/jobs/{job_id}/checkpoints")
-def list_checkpoints(job_id: str, svc: Svc, caller: Caller, after: str | None = None, limit: int = Query(10, ge=0, le=1000)):
+def list_checkpoints(
+    job_id: str, svc: Svc, caller: Caller, after: str | None = None, limit: int = Query(10, ge=0, le=1000)
+):
     with svc.db.read() as session:
         job = _job(session, caller, job_id)
         page = checkpoint_store.list_checkpoints(session, job=job, after=after, limit=limit)
-        return cursor_list([checkpoint_object(row, job.id) for row in page.items], page.has_more, with_ids=True)
+        return cursor_list(
+            [checkpoint_object(row, job.id) for row in page.items], page.has_more, with_ids=True
+        )

@@ -31,7 +31,10 @@ def chat_job(body: ChatCompletionRequest, target: ModelTarget) -> GenerationJob:
     messages = [_message(index, message) for index, message in enumerate(body.messages)]
     logprobs = (body.top_logprobs or 0) if body.logprobs else None
     return GenerationJob(
-        target=target, prompts=[ChatPrompt(messages, tools)], n=body.n or 1, grammar=_chat_grammar(body, tools),
+        target=target,
+        prompts=[ChatPrompt(messages, tools)],
+        n=body.n or 1,
+        grammar=_chat_grammar(body, tools),
         sampling=_sampling(body, body.max_completion_tokens or body.max_tokens, logprobs),
     )
 
@@ -39,25 +42,50 @@ def chat_job(body: ChatCompletionRequest, target: ModelTarget) -> GenerationJob:
 def completion_job(body: CompletionRequest, target: ModelTarget) -> GenerationJob:
     _check_stream_options(body.stream, body.stream_options)
     if body.suffix:
-        raise InvalidRequest("'suffix' (insertion) is not supported by this server.", param="suffix", code="unsupported_parameter")
+        raise InvalidRequest(
+            "'suffix' (insertion) is not supported by this server.",
+            param="suffix",
+            code="unsupported_parameter",
+        )
     if body.best_of is not None and body.best_of != (body.n or 1):
-        raise InvalidRequest("'best_of' other than 'n' is not supported by this server.", param="best_of", code="unsupported_parameter")
+        raise InvalidRequest(
+            "'best_of' other than 'n' is not supported by this server.",
+            param="best_of",
+            code="unsupported_parameter",
+        )
     if body.echo and body.logprobs is not None:
-        raise InvalidRequest("'echo' together with 'logprobs' is not supported by this server.", param="echo", code="unsupported_parameter")
+        raise InvalidRequest(
+            "'echo' together with 'logprobs' is not supported by this server.",
+            param="echo",
+            code="unsupported_parameter",
+        )
     prompt = body.prompt
     if isinstance(prompt, str) or (prompt and isinstance(prompt[0], int)):
         prompt = [prompt]
     prompts = [TextPrompt(text=p) if isinstance(p, str) else TextPrompt(token_ids=list(p)) for p in prompt]
-    return GenerationJob(target=target, prompts=prompts, n=body.n or 1, sampling=_sampling(body, body.max_tokens, body.logprobs))
+    return GenerationJob(
+        target=target,
+        prompts=prompts,
+        n=body.n or 1,
+        sampling=_sampling(body, body.max_tokens, body.logprobs),
+    )
 
 
 def used_tools(body: ChatCompletionRequest) -> list[dict] | None:
     """The tools shown to the model (none for tool_choice "none"), after checking tool_choice."""
     choice = body.tool_choice
     if choice is not None and not body.tools:
-        raise InvalidRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", param="tool_choice")
-    if isinstance(choice, NamedToolChoice) and choice.function.name not in {t.function.name for t in body.tools}:
-        raise InvalidRequest(f"Invalid value for 'tool_choice': no function named '{choice.function.name}' in 'tools'.", param="tool_choice")
+        raise InvalidRequest(
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+            param="tool_choice",
+        )
+    if isinstance(choice, NamedToolChoice) and choice.function.name not in {
+        t.function.name for t in body.tools
+    }:
+        raise InvalidRequest(
+            f"Invalid value for 'tool_choice': no function named '{choice.function.name}' in 'tools'.",
+            param="tool_choice",
+        )
     if not body.tools or choice == "none":
         return None
     return [tool.model_dump(exclude_none=True) for tool in body.tools]
@@ -73,18 +101,33 @@ def _chat_grammar(body: ChatCompletionRequest, tools: list[dict] | None) -> Gram
         return None
     if response_format.type == "json_object":
         return Grammar("json_schema", {"type": "object"}, "response_format")
-    return Grammar("json_schema", response_format.json_schema.schema_ or {}, "response_format.json_schema.schema")
+    return Grammar(
+        "json_schema", response_format.json_schema.schema_ or {}, "response_format.json_schema.schema"
+    )
 
 
 def _message(index: int, message: ChatMessage) -> dict:
     where = f"messages[{index}]"
     if message.role in NEEDS_CONTENT and message.content is None:
-        raise InvalidRequest(f"Missing required parameter: '{where}.content'.", param=f"{where}.content", code="missing_required_parameter")
+        raise InvalidRequest(
+            f"Missing required parameter: '{where}.content'.",
+            param=f"{where}.content",
+            code="missing_required_parameter",
+        )
     if message.role == "tool" and not message.tool_call_id:
-        raise InvalidRequest(f"Missing required parameter: '{where}.tool_call_id'.", param=f"{where}.tool_call_id", code="missing_required_parameter")
+        raise InvalidRequest(
+            f"Missing required parameter: '{where}.tool_call_id'.",
+            param=f"{where}.tool_call_id",
+            code="missing_required_parameter",
+        )
     if message.role != "assistant" and (message.tool_calls or message.function_call):
-        raise InvalidRequest(f"Invalid '{where}': only assistant messages may have tool calls.", param=f"{where}.tool_calls")
-    plain = {"role": "system" if message.role == "developer" else message.role, "content": _text(where, message.content)}
+        raise InvalidRequest(
+            f"Invalid '{where}': only assistant messages may have tool calls.", param=f"{where}.tool_calls"
+        )
+    plain = {
+        "role": "system" if message.role == "developer" else message.role,
+        "content": _text(where, message.content),
+    }
     for key in ("name", "tool_call_id"):
         if getattr(message, key) is not None:
             plain[key] = getattr(message, key)
@@ -100,10 +143,14 @@ def _text(where: str, content) -> str | None:
         return content
     parts = []
     for number, part in enumerate(content):
-        if part.type not in ("text", "refusal") or (part.text if part.type == "text" else part.refusal) is None:
+        if (
+            part.type not in ("text", "refusal")
+            or (part.text if part.type == "text" else part.refusal) is None
+        ):
             raise InvalidRequest(
                 f"Invalid content part '{part.type}' in '{where}.content[{number}]': this model reads text only.",
-                param=f"{where}.content[{number}].type", code="unsupported_content",
+                param=f"{where}.content[{number}].type",
+                code="unsupported_content",
             )
         parts.append(part.text if part.type == "text" else part.refusal)
     return "".join(parts)
@@ -128,11 +175,15 @@ def _logit_bias(bias: dict[str, float] | None) -> dict[int, float]:
     out = {}
     for key, value in (bias or {}).items():
         if not key.isdigit():
-            raise InvalidRequest(f"Invalid key in 'logit_bias': {key!r} is not a token id.", param="logit_bias")
+            raise InvalidRequest(
+                f"Invalid key in 'logit_bias': {key!r} is not a token id.", param="logit_bias"
+            )
         out[int(key)] = float(value)
     return out
 
 
 def _check_stream_options(stream: bool | None, options) -> None:
     if options is not None and not stream:
-        raise InvalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options")
+        raise InvalidRequest(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options"
+        )

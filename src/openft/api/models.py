@@ -37,7 +37,9 @@ def retrieve_model(model: str, svc: Svc, caller: Caller):
 @router.delete("/models/{model:path}", response_model=ModelDeleted)
 def delete_model(model: str, svc: Svc, caller: Caller):
     if svc.catalog.entry(model) is not None:
-        raise PermissionDenied(f"Model {model} is a base model and cannot be deleted.", param="model", code="model_not_deletable")
+        raise PermissionDenied(
+            f"Model {model} is a base model and cannot be deleted.", param="model", code="model_not_deletable"
+        )
     with svc.db.write() as session:
         row = model_store.get_model(session, project_id=caller.project_id, model_id=model)
         if row is None:

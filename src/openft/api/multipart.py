@@ -47,9 +47,13 @@ class _Collector:
 
     def callbacks(self) -> dict:
         return {
-            "on_part_begin": self._part_begin, "on_header_field": self._header_field,
-            "on_header_value": self._header_value, "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished, "on_part_data": self._data, "on_part_end": self._part_end,
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._data,
+            "on_part_end": self._part_end,
         }
 
     def _part_begin(self):
@@ -84,7 +88,9 @@ class _Collector:
         self._file.size += len(chunk)
         if self._file.size > self.max_file_bytes:
             raise PayloadTooLarge(
-                f"File is too large: the limit is {self.max_file_bytes} bytes.", param=self._part_name, code="file_too_large"
+                f"File is too large: the limit is {self.max_file_bytes} bytes.",
+                param=self._part_name,
+                code="file_too_large",
             )
         self._handle.write(chunk)
         self._md5.update(chunk)
@@ -113,7 +119,9 @@ async def receive_form(request: Request, *, new_path, max_file_bytes: int) -> Fo
         raise InvalidRequest("Expected a multipart/form-data body.", code="invalid_content_type")
     declared = int(request.headers.get("content-length") or 0)
     if declared > max_file_bytes + 1024 * 1024:
-        raise PayloadTooLarge(f"File is too large: the limit is {max_file_bytes} bytes.", param="file", code="file_too_large")
+        raise PayloadTooLarge(
+            f"File is too large: the limit is {max_file_bytes} bytes.", param="file", code="file_too_large"
+        )
     collector = _Collector(new_path, max_file_bytes)
     parser = MultipartParser(options[b"boundary"], collector.callbacks())
     try:

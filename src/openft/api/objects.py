@@ -20,16 +20,28 @@ TOP_LEVEL_HYPERPARAMETERS = ("batch_size", "learning_rate_multiplier", "n_epochs
 
 def file_object(row: FileRow) -> FileObject:
     return FileObject(
-        id=row.id, bytes=row.bytes, created_at=row.created_at, filename=row.filename, purpose=row.purpose,
-        status=row.status, status_details=row.status_details, expires_at=row.expires_at,
+        id=row.id,
+        bytes=row.bytes,
+        created_at=row.created_at,
+        filename=row.filename,
+        purpose=row.purpose,
+        status=row.status,
+        status_details=row.status_details,
+        expires_at=row.expires_at,
     )
 
 
 def upload_object(row: UploadRow, file: FileRow | None, *, now: int) -> Upload:
     status = "expired" if row.status == "pending" and row.expires_at <= now else row.status
     return Upload(
-        id=row.id, created_at=row.created_at, filename=row.filename, bytes=row.bytes, purpose=row.purpose,
-        status=status, expires_at=row.expires_at, file=file_object(file) if file else None,
+        id=row.id,
+        created_at=row.created_at,
+        filename=row.filename,
+        bytes=row.bytes,
+        purpose=row.purpose,
+        status=status,
+        expires_at=row.expires_at,
+        file=file_object(file) if file else None,
     )
 
 
@@ -49,25 +61,47 @@ def job_object(row: JobRow) -> FineTuningJob:
     hyperparameters = effective_hyperparameters(row)
     method = {"type": kind, kind: {**row.method.get(kind, {}), "hyperparameters": hyperparameters}}
     return FineTuningJob(
-        id=row.id, created_at=row.created_at, model=row.model, organization_id=row.organization_id,
-        status=row.status, training_file=row.training_file, validation_file=row.validation_file,
-        result_files=list(row.result_files or []), fine_tuned_model=row.fine_tuned_model,
-        finished_at=row.finished_at, trained_tokens=row.trained_tokens,
+        id=row.id,
+        created_at=row.created_at,
+        model=row.model,
+        organization_id=row.organization_id,
+        status=row.status,
+        training_file=row.training_file,
+        validation_file=row.validation_file,
+        result_files=list(row.result_files or []),
+        fine_tuned_model=row.fine_tuned_model,
+        finished_at=row.finished_at,
+        trained_tokens=row.trained_tokens,
         error=JobError(**row.error) if row.error else None,
         hyperparameters={key: hyperparameters.get(key, "auto") for key in TOP_LEVEL_HYPERPARAMETERS},
-        seed=row.seed, estimated_finish=row.estimated_finish, integrations=row.integrations or [],
-        method=method, metadata=row.metadata_, user_provided_suffix=row.suffix,
+        seed=row.seed,
+        estimated_finish=row.estimated_finish,
+        integrations=row.integrations or [],
+        method=method,
+        metadata=row.metadata_,
+        user_provided_suffix=row.suffix,
     )
 
 
 def event_object(row: EventRow) -> JobEvent:
-    return JobEvent(id=row.id, created_at=row.created_at, level=row.level, message=row.message, type=row.type, data=row.data or {})
+    return JobEvent(
+        id=row.id,
+        created_at=row.created_at,
+        level=row.level,
+        message=row.message,
+        type=row.type,
+        data=row.data or {},
+    )
 
 
 def checkpoint_object(row: CheckpointRow, job_id: str) -> JobCheckpoint:
     return JobCheckpoint(
-        id=row.id, created_at=row.created_at, fine_tuned_model_checkpoint=row.model_name,
-        fine_tuning_job_id=job_id, step_number=row.step_number, metrics=row.metrics,
+        id=row.id,
+        created_at=row.created_at,
+        fine_tuned_model_checkpoint=row.model_name,
+        fine_tuning_job_id=job_id,
+        step_number=row.step_number,
+        metrics=row.metrics,
     )
 
 

@@ -32,7 +32,9 @@ def _pending(session, caller, upload_id: str) -> UploadRow:
         raise NotFound(f"No such Upload object: {upload_id}", param="upload_id", code="upload_not_found")
     if row.status != "pending" or row.expires_at <= ids.now():
         status = "expired" if row.status == "pending" else row.status
-        raise InvalidRequest(f"Upload {upload_id} is {status}, not pending.", param="upload_id", code="invalid_upload_state")
+        raise InvalidRequest(
+            f"Upload {upload_id} is {status}, not pending.", param="upload_id", code="invalid_upload_state"
+        )
     return row
 
 
@@ -42,7 +44,11 @@ def _finish(session, caller, upload_id: str, status: str, file_id: str | None = 
     row = _pending(session, caller, upload_id)
     if not upload_store.finish_upload(session, upload=row, status=status, file_id=file_id):
         session.refresh(row)
-        raise InvalidRequest(f"Upload {upload_id} is {row.status}, not pending.", param="upload_id", code="invalid_upload_state")
+        raise InvalidRequest(
+            f"Upload {upload_id} is {row.status}, not pending.",
+            param="upload_id",
+            code="invalid_upload_state",
+        )
     return row
 
 
@@ -50,12 +56,20 @@ def _finish(session, caller, upload_id: str, status: str, file_id: str | None = 
 def create_upload(body: CreateUploadRequest, svc: Svc, caller: Caller):
     if body.bytes > svc.settings.max_multipart_upload_bytes:
         raise InvalidRequest(
-            f"Invalid 'bytes': uploads are limited to {svc.settings.max_multipart_upload_bytes} bytes.", param="bytes", code="file_too_large"
+            f"Invalid 'bytes': uploads are limited to {svc.settings.max_multipart_upload_bytes} bytes.",
+            param="bytes",
+            code="file_too_large",
         )
     created = ids.now()
     row = UploadRow(
-        id=ids.upload_id(), project_id=caller.project_id, filename=body.filename, purpose=body.purpose,
-        bytes=body.bytes, mime_type=body.mime_type, status="pending", created_at=created,
+        id=ids.upload_id(),
+        project_id=caller.project_id,
+        filename=body.filename,
+        purpose=body.purpose,
+        bytes=body.bytes,
+        mime_type=body.mime_type,
+        status="pending",
+        created_at=created,
         expires_at=created + svc.settings.upload_expiry_seconds,
         file_expires_after=body.expires_after.seconds if body.expires_after else None,
     )
@@ -68,19 +82,25 @@ def create_upload(body: CreateUploadRequest, svc: Svc, caller: Caller):
 async def add_part(upload_id: str, request: Request, svc: Svc, caller: Caller):
     with svc.db.read() as session:
         _pending(session, caller, upload_id)
-    form = await receive_form(request, new_path=svc.storage.incoming, max_file_bytes=svc.settings.max_part_bytes)
+    form = await receive_form(
+        request, new_path=svc.storage.incoming, max_file_bytes=svc.settings.max_part_bytes
+    )
     received = form.files.get("data")
     if received is None:
         for leftover in form.files.values():
             svc.storage.discard(leftover.path)
-        raise InvalidRequest("Missing required parameter: 'data'.", param="data", code="missing_required_parameter")
+        raise InvalidRequest(
+            "Missing required parameter: 'data'.", param="data", code="missing_required_parameter"
+        )
     part_id = ids.part_id()
     relative = svc.storage.keep_part(received.path, upload_id, part_id)
 
     def record():
         with svc.db.write() as session:
             upload = _pending(session, caller, upload_id)
-            row = UploadPartRow(id=part_id, upload_pk=upload.pk, created_at=ids.now(), bytes=received.size, path=relative)
+            row = UploadPartRow(
+                id=part_id, upload_pk=upload.pk, created_at=ids.now(), bytes=received.size, path=relative
+            )
             return upload_store.add_part(session, row=row)
 
     try:
@@ -95,9 +115,13 @@ def _assemble(svc, parts: list[UploadPartRow], order: list[str]):
     by_id = {part.id: part for part in parts}
     unknown = [part_id for part_id in order if part_id not in by_id]
     if unknown:
-        raise InvalidRequest(f"Invalid 'part_ids': unknown part {unknown[0]}.", param="part_ids", code="invalid_value")
+        raise InvalidRequest(
+            f"Invalid 'part_ids': unknown part {unknown[0]}.", param="part_ids", code="invalid_value"
+        )
     if len(set(order)) != len(order):
-        raise InvalidRequest("Invalid 'part_ids': a part is listed twice.", param="part_ids", code="invalid_value")
+        raise InvalidRequest(
+            "Invalid 'part_ids': a part is listed twice.", param="part_ids", code="invalid_value"
+        )
     target, digest, size = svc.storage.incoming(), hashlib.md5(), 0
     try:
         with open(target, "wb") as out:
@@ -127,10 +151,14 @@ def complete_upload(upload_id: str, body: CompleteUploadRequest, svc: Svc, calle
     try:
         if size != upload.bytes:
             raise InvalidRequest(
-                f"The uploaded parts total {size} bytes, but the upload was created with bytes={upload.bytes}.", param="bytes", code="bytes_mismatch"
+                f"The uploaded parts total {size} bytes, but the upload was created with bytes={upload.bytes}.",
+                param="bytes",
+                code="bytes_mismatch",
             )
         if body.md5 is not None and body.md5.lower() != md5:
-            raise InvalidRequest(f"Invalid 'md5': the parts have md5 {md5}, not {body.md5}.", param="md5", code="md5_mismatch")
+            raise InvalidRequest(
+                f"Invalid 'md5': the parts have md5 {md5}, not {body.md5}.", param="md5", code="md5_mismatch"
+            )
         check_jsonl(target, upload.purpose)
         created = ids.now()
         expires = created + upload.file_expires_after if upload.file_expires_after else None
@@ -139,8 +167,17 @@ def complete_upload(upload_id: str, body: CompleteUploadRequest, svc: Svc, calle
         def finish(session, file_row):  # in the file's own transaction: one file per upload, whoever races
             done["upload"] = _finish(session, caller, upload_id, "completed", file_id=file_row.id)
 
-        file_row = save_file(svc, caller, temp=target, filename=upload.filename, size=size, purpose=upload.purpose,
-                             expires_at=expires, created_at=created, also=finish)
+        file_row = save_file(
+            svc,
+            caller,
+            temp=target,
+            filename=upload.filename,
+            size=size,
+            purpose=upload.purpose,
+            expires_at=expires,
+            created_at=created,
+            also=finish,
+        )
     finally:
         if os.path.exists(target):
             svc.storage.discard(target)

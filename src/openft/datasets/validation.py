@@ -67,9 +67,7 @@ def decide(scan: Scan, *, file_id: str, role: str) -> JobFileError | None:
     if scan.format is None and scan.unrecognized:
         return job_error.unexpected_format(method=method, role=role)
     if scan.format is not None and not accepts(method, scan.format):
-        return job_error.method_mismatch(
-            file_format=scan.format, method=method, file_id=file_id, role=role
-        )
+        return job_error.method_mismatch(file_format=scan.format, method=method, file_id=file_id, role=role)
     if scan.errors:
         return job_error.row_errors(scan.errors, role=role)
     return job_error.n_examples(scan.n_examples, method=method, role=role)

@@ -33,8 +33,12 @@ def interpreter() -> Path:
 def stdlib_dirs() -> list[Path]:
     """The base interpreter's standard library folders (never a virtualenv's lib/, which holds its
     site-packages)."""
-    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix,
-            "installed_base": sys.base_prefix, "installed_platbase": sys.base_exec_prefix}
+    base = {
+        "base": sys.base_prefix,
+        "platbase": sys.base_exec_prefix,
+        "installed_base": sys.base_prefix,
+        "installed_platbase": sys.base_exec_prefix,
+    }
     paths = sysconfig.get_paths(vars=base)
     return sorted({Path(os.path.realpath(paths[key])) for key in ("stdlib", "platstdlib")})
 
@@ -83,8 +87,9 @@ class _Mounts:
                 self.ro_bind(Path(path))
 
 
-def bwrap_command(*, runner: Path, site: tuple[Path, ...], disk_bytes: int, env: dict[str, str],
-                  user_namespace: bool) -> list[str]:
+def bwrap_command(
+    *, runner: Path, site: tuple[Path, ...], disk_bytes: int, env: dict[str, str], user_namespace: bool
+) -> list[str]:
     """`bwrap ... python -I -S -B -X utf8 /sandbox/runner.py`; `user_namespace` when not root
     (as root, the runner itself drops to an unprivileged uid instead)."""
     mounts = _Mounts()
@@ -97,15 +102,48 @@ def bwrap_command(*, runner: Path, site: tuple[Path, ...], disk_bytes: int, env:
     mounts.parents(SITE_IN_SANDBOX + "/x")
     for entry in site:
         mounts.ro_bind(entry, f"{SITE_IN_SANDBOX}/{entry.name}")
-    command = [shutil.which("bwrap") or "bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc",
-               "--unshare-uts", "--unshare-cgroup-try"]
+    command = [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]
     if user_namespace:
         command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
     command += ["--die-with-parent", "--new-session", "--clearenv"]
     for key, value in env.items():
         command += ["--setenv", key, value]
     command += mounts.args
-    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
-                "--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/tmp"]
-    command += ["--chdir", "/tmp", "--", str(interpreter()), "-I", "-S", "-B", "-X", "utf8", RUNNER_IN_SANDBOX]
+    command += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "1777",
+        "--size",
+        str(SHM_BYTES),
+        "--tmpfs",
+        "/dev/shm",
+        "--perms",
+        "1777",
+        "--size",
+        str(disk_bytes),
+        "--tmpfs",
+        "/tmp",
+    ]
+    command += [
+        "--chdir",
+        "/tmp",
+        "--",
+        str(interpreter()),
+        "-I",
+        "-S",
+        "-B",
+        "-X",
+        "utf8",
+        RUNNER_IN_SANDBOX,
+    ]
     return command

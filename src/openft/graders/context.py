@@ -19,9 +19,12 @@ __all__ = ["GradeContext", "sandbox_from_settings"]
 
 def sandbox_from_settings(settings: Settings) -> Sandbox:
     limits = SandboxLimits(
-        timeout_seconds=settings.grader_timeout_seconds, memory_bytes=settings.grader_memory_bytes,
-        disk_bytes=settings.grader_disk_bytes, cpu_cores=settings.grader_cpu_cores,
-        max_processes=settings.grader_max_processes, max_output_bytes=settings.grader_max_output_bytes,
+        timeout_seconds=settings.grader_timeout_seconds,
+        memory_bytes=settings.grader_memory_bytes,
+        disk_bytes=settings.grader_disk_bytes,
+        cpu_cores=settings.grader_cpu_cores,
+        max_processes=settings.grader_max_processes,
+        max_output_bytes=settings.grader_max_output_bytes,
     )
     return Sandbox(settings.grader_sandbox, limits, concurrency=settings.grader_concurrency)
 
@@ -35,8 +38,11 @@ class GradeContext:
     def from_settings(cls, settings: Settings, *, engine_client: ModelClient | None = None) -> GradeContext:
         models: ModelClient | None = engine_client
         if settings.grader_api_base:
-            models = OpenAIEndpoint(settings.grader_api_base, settings.grader_api_key,
-                                    timeout=settings.grader_model_timeout_seconds)
+            models = OpenAIEndpoint(
+                settings.grader_api_base,
+                settings.grader_api_key,
+                timeout=settings.grader_model_timeout_seconds,
+            )
         return cls(models=models, sandbox=sandbox_from_settings(settings))
 
     def with_models(self, models: ModelClient | None) -> GradeContext:

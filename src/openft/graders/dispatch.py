@@ -23,7 +23,12 @@ from openft.graders.sample import Namespaces
 from openft.graders.similarity import grade_text_similarity
 from openft.graders.string_check import grade_string_check
 from openft.schemas.graders import (
-    LabelModelGrader, MultiGrader, PythonGrader, ScoreModelGrader, StringCheckGrader, TextSimilarityGrader,
+    LabelModelGrader,
+    MultiGrader,
+    PythonGrader,
+    ScoreModelGrader,
+    StringCheckGrader,
+    TextSimilarityGrader,
 )
 
 __all__ = ["grade"]
@@ -31,8 +36,13 @@ __all__ = ["grade"]
 log = logging.getLogger("openft.graders")
 
 
-def grade(grader, sample: Mapping[str, Any], item: Mapping[str, Any] | None = None, *,
-          context: GradeContext = GradeContext()) -> GradeResult:
+def grade(
+    grader,
+    sample: Mapping[str, Any],
+    item: Mapping[str, Any] | None = None,
+    *,
+    context: GradeContext = GradeContext(),
+) -> GradeResult:
     """Grade one sample (see `sample.sample_from_text` / `sample_from_choice`) against its item."""
     names = Namespaces(sample, item or {})
     start = time.perf_counter()

@@ -30,8 +30,14 @@ class EngineModelClient:
     """`resolve(name) -> ModelTarget` (may raise an APIError such as model_not_found),
     `engine() -> Engine`, and `shown(name)`: the model name results report (a dated snapshot)."""
 
-    def __init__(self, resolve: Callable[[str], Any], engine: Callable[[], Any],
-                 shown: Callable[[str], str] = lambda name: name, *, timeout: float = TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        resolve: Callable[[str], Any],
+        engine: Callable[[], Any],
+        shown: Callable[[str], str] = lambda name: name,
+        *,
+        timeout: float = TIMEOUT_SECONDS,
+    ):
         self.resolve, self.engine, self.shown, self.timeout = resolve, engine, shown, timeout
 
     def complete(self, model, messages, *, json_schema, sampling):
@@ -40,9 +46,12 @@ class EngineModelClient:
 
         try:
             target = self.resolve(model)
-            job = GenerationJob(target=target, prompts=[ChatPrompt([_plain(m) for m in messages])],
-                                sampling=_sampling(sampling),
-                                grammar=Grammar("json_schema", bounded(json_schema), "grader.input"))
+            job = GenerationJob(
+                target=target,
+                prompts=[ChatPrompt([_plain(m) for m in messages])],
+                sampling=_sampling(sampling),
+                grammar=Grammar("json_schema", bounded(json_schema), "grader.input"),
+            )
             stream = self.engine().submit(job)
         except APIError as exc:
             raise ModelServerError(exc.message) from None
@@ -89,9 +98,12 @@ def _sampling(params: SamplingParams | None):
     from openft.serve.generation import Sampling
 
     params = params or SamplingParams()
-    return Sampling(max_tokens=params.max_completions_tokens,
-                    temperature=1.0 if params.temperature is None else float(params.temperature),
-                    top_p=1.0 if params.top_p is None else float(params.top_p), seed=params.seed)
+    return Sampling(
+        max_tokens=params.max_completions_tokens,
+        temperature=1.0 if params.temperature is None else float(params.temperature),
+        top_p=1.0 if params.top_p is None else float(params.top_p),
+        seed=params.seed,
+    )
 
 
 def _plain(message: dict[str, Any]) -> dict[str, str]:

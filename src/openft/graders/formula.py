@@ -22,7 +22,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
-    "FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "Formula", "FormulaError", "Node", "parse_formula",
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "Formula",
+    "FormulaError",
+    "Node",
+    "parse_formula",
 ]
 
 MAX_LENGTH = 4096
@@ -52,9 +58,14 @@ def _log(x: float) -> float:
 
 # name -> (number of arguments, or None for "one or more"; implementation)
 FUNCTIONS = {
-    "min": (None, lambda *xs: min(xs)), "max": (None, lambda *xs: max(xs)),
-    "abs": (1, abs), "floor": (1, math.floor), "ceil": (1, math.ceil),
-    "exp": (1, math.exp), "sqrt": (1, _sqrt), "log": (1, _log),
+    "min": (None, lambda *xs: min(xs)),
+    "max": (None, lambda *xs: max(xs)),
+    "abs": (1, abs),
+    "floor": (1, math.floor),
+    "ceil": (1, math.ceil),
+    "exp": (1, math.exp),
+    "sqrt": (1, _sqrt),
+    "log": (1, _log),
 }
 
 
@@ -151,7 +162,7 @@ def _binary(op: str, a: float, b: float, pos: int) -> float:
 
 def _power(a: float, b: float, pos: int) -> float:
     try:
-        result = a ** b
+        result = a**b
     except ZeroDivisionError:
         raise FormulaError("zero raised to a negative power", pos) from None
     except OverflowError:
@@ -186,7 +197,7 @@ def tokenize(text: str) -> list[Token]:
             raise FormulaError(f"unexpected character {text[pos]!r}", pos)
         kind = match.lastgroup or ""
         if kind == "num" and _NUMBER_TAIL.match(text, match.end()):
-            raise FormulaError(f"malformed number {text[pos:match.end() + 1]!r}", pos)
+            raise FormulaError(f"malformed number {text[pos : match.end() + 1]!r}", pos)
         tokens.append(Token(kind, match.group(), pos))
         pos = _SPACE.match(text, match.end()).end()
     tokens.append(Token("end", "", len(text)))

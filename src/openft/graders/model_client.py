@@ -34,17 +34,32 @@ class ModelServerError(RuntimeError):
 
 
 class ModelClient(Protocol):
-    def complete(self, model: str, messages: list[dict[str, Any]], *, json_schema: dict[str, Any],
-                 sampling: SamplingParams | None) -> Completion: ...
+    def complete(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        *,
+        json_schema: dict[str, Any],
+        sampling: SamplingParams | None,
+    ) -> Completion: ...
 
 
 def sampling_arguments(sampling: SamplingParams | None) -> dict[str, Any]:
     """Chat-completions arguments of a grader's `sampling_params` (unset ones left out)."""
     if sampling is None:
         return {}
-    names = {"seed": "seed", "top_p": "top_p", "temperature": "temperature",
-             "max_completions_tokens": "max_completion_tokens", "reasoning_effort": "reasoning_effort"}
-    return {wire: getattr(sampling, field) for field, wire in names.items() if getattr(sampling, field) is not None}
+    names = {
+        "seed": "seed",
+        "top_p": "top_p",
+        "temperature": "temperature",
+        "max_completions_tokens": "max_completion_tokens",
+        "reasoning_effort": "reasoning_effort",
+    }
+    return {
+        wire: getattr(sampling, field)
+        for field, wire in names.items()
+        if getattr(sampling, field) is not None
+    }
 
 
 class OpenAIEndpoint:
@@ -59,26 +74,40 @@ class OpenAIEndpoint:
         if self._client is None:
             import openai
 
-            self._client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key,
-                                         timeout=self.timeout, max_retries=self.max_retries)
+            self._client = openai.OpenAI(
+                base_url=self.base_url,
+                api_key=self.api_key,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
         return self._client
 
     def complete(self, model, messages, *, json_schema, sampling):
         import openai
 
-        response_format = {"type": "json_schema",
-                           "json_schema": {"name": SCHEMA_NAME, "strict": True, "schema": json_schema}}
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": SCHEMA_NAME, "strict": True, "schema": json_schema},
+        }
         try:
             reply = self._sdk().chat.completions.create(
-                model=model, messages=messages, response_format=response_format, **sampling_arguments(sampling))
+                model=model,
+                messages=messages,
+                response_format=response_format,
+                **sampling_arguments(sampling),
+            )
         except openai.OpenAIError as exc:
             raise ModelServerError(f"{type(exc).__name__}: {exc}") from None
         if not reply.choices:
             raise ModelServerError("the grader model returned no choices")
         choice = reply.choices[0]
-        return Completion(text=choice.message.content, usage=_usage(reply.usage), model=reply.model or model,
-                          refusal=getattr(choice.message, "refusal", None),
-                          truncated=choice.finish_reason == "length")
+        return Completion(
+            text=choice.message.content,
+            usage=_usage(reply.usage),
+            model=reply.model or model,
+            refusal=getattr(choice.message, "refusal", None),
+            truncated=choice.finish_reason == "length",
+        )
 
 
 def _usage(usage) -> Usage:
@@ -86,5 +115,8 @@ def _usage(usage) -> Usage:
         return Usage()
     details = getattr(usage, "prompt_tokens_details", None)
     cached = getattr(details, "cached_tokens", None) or 0
-    return Usage(prompt_tokens=usage.prompt_tokens or 0, completion_tokens=usage.completion_tokens or 0,
-                 cached_tokens=cached)
+    return Usage(
+        prompt_tokens=usage.prompt_tokens or 0,
+        completion_tokens=usage.completion_tokens or 0,
+        cached_tokens=cached,
+    )

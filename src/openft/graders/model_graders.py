@@ -22,13 +22,21 @@ from openft.schemas.graders import InputAudio, InputImage, LabelModelGrader, Mes
 
 __all__ = ["grade_model", "label_schema", "render_messages", "score_schema"]
 
-_STEP = {"type": "object", "properties": {"description": {"type": "string"}, "conclusion": {"type": "string"}},
-         "required": ["description", "conclusion"], "additionalProperties": False}
+_STEP = {
+    "type": "object",
+    "properties": {"description": {"type": "string"}, "conclusion": {"type": "string"}},
+    "required": ["description", "conclusion"],
+    "additionalProperties": False,
+}
 
 
 def _schema(result: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": {"steps": {"type": "array", "items": _STEP}, "result": result},
-            "required": ["steps", "result"], "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": {"steps": {"type": "array", "items": _STEP}, "result": result},
+        "required": ["steps", "result"],
+        "additionalProperties": False,
+    }
 
 
 def score_schema() -> dict[str, Any]:
@@ -59,12 +67,16 @@ def _part(part, names: Namespaces) -> dict[str, Any]:
         return {"type": "image_url", "image_url": {**image, "detail": part.detail} if part.detail else image}
     if isinstance(part, InputAudio):
         audio = part.input_audio
-        return {"type": "input_audio", "input_audio": {"data": names.render(audio.data), "format": audio.format}}
+        return {
+            "type": "input_audio",
+            "input_audio": {"data": names.render(audio.data), "format": audio.format},
+        }
     return {"type": "text", "text": names.render(part.text)}
 
 
-def grade_model(grader: ScoreModelGrader | LabelModelGrader, names: Namespaces,
-                client: ModelClient | None) -> GradeResult:
+def grade_model(
+    grader: ScoreModelGrader | LabelModelGrader, names: Namespaces, client: ModelClient | None
+) -> GradeResult:
     if client is None:
         raise GraderFailure("model_grader_server_error", "no grader model is available on this server")
     messages = render_messages(grader.input, names)
@@ -75,8 +87,12 @@ def grade_model(grader: ScoreModelGrader | LabelModelGrader, names: Namespaces,
         completion = client.complete(grader.model, messages, json_schema=schema, sampling=sampling)
     except ModelServerError as exc:
         raise GraderFailure("model_grader_server_error", str(exc)) from None
-    result = GradeResult(grader.name, grader.type, usage={completion.model: completion.usage},
-                         sampled_model_name=completion.model)
+    result = GradeResult(
+        grader.name,
+        grader.type,
+        usage={completion.model: completion.usage},
+        sampled_model_name=completion.model,
+    )
     try:
         answer = _answer(completion)
         reward = _score(answer, grader.bounds) if is_score else _label(answer, grader)

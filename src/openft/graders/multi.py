@@ -29,8 +29,16 @@ def grade_multi(grader: MultiGrader, grade_one: Callable[[object], GradeResult])
     except FormulaError:
         reward, errors = 0.0, errors.merge(ErrorFlags.of("formula_parse_error"))
     sampled = next((r.sampled_model_name for r in results.values() if r.sampled_model_name), None)
-    return GradeResult(grader.name, grader.type, reward=reward, errors=errors, scores=dict(rewards),
-                       sub_rewards=dict(rewards), usage=_usage(results.values()), sampled_model_name=sampled)
+    return GradeResult(
+        grader.name,
+        grader.type,
+        reward=reward,
+        errors=errors,
+        scores=dict(rewards),
+        sub_rewards=dict(rewards),
+        usage=_usage(results.values()),
+        sampled_model_name=sampled,
+    )
 
 
 def _usage(results) -> dict[str, Usage]:

@@ -9,16 +9,30 @@ or its `.pth` files.
 
 from __future__ import annotations
 
-import importlib.metadata as metadata
 import re
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 __all__ = ["IMAGE_PACKAGES", "site_entries"]
 
 IMAGE_PACKAGES = (
-    "numpy", "scipy", "sympy", "pandas", "rapidfuzz", "scikit-learn", "rouge-score", "deepdiff",
-    "jsonschema", "pydantic", "pyyaml", "nltk", "sqlparse", "rdkit", "scikit-bio", "ast-grep-py",
+    "numpy",
+    "scipy",
+    "sympy",
+    "pandas",
+    "rapidfuzz",
+    "scikit-learn",
+    "rouge-score",
+    "deepdiff",
+    "jsonschema",
+    "pydantic",
+    "pyyaml",
+    "nltk",
+    "sqlparse",
+    "rdkit",
+    "scikit-bio",
+    "ast-grep-py",
 )
 NEVER = frozenset({"openft"})
 

@@ -49,11 +49,16 @@ def _plain(value):
 def score_of(outcome: Exit, limits: SandboxLimits) -> float:
     """The score the runner reported, or a GraderFailure saying why there is none."""
     if outcome.overflow:
-        _runtime(f"the grader wrote more than {limits.max_output_bytes} bytes to {outcome.overflow}; "
-                 "it was stopped", outcome)
+        _runtime(
+            f"the grader wrote more than {limits.max_output_bytes} bytes to {outcome.overflow}; "
+            "it was stopped",
+            outcome,
+        )
     if outcome.timed_out:
-        _runtime(f"the grader did not finish within {limits.timeout_seconds:g} s (the time limit); "
-                 "it was stopped", outcome)
+        _runtime(
+            f"the grader did not finish within {limits.timeout_seconds:g} s (the time limit); it was stopped",
+            outcome,
+        )
     result = _result(outcome.stdout)
     if result is None:
         if not outcome.stdout and outcome.stderr.startswith(b"bwrap:"):

@@ -73,12 +73,19 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
-                     self.cached_tokens + other.cached_tokens)
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_tokens + other.cached_tokens,
+        )
 
     def as_dict(self) -> dict[str, int]:
-        return {"prompt_tokens": self.prompt_tokens, "total_tokens": self.total_tokens,
-                "completion_tokens": self.completion_tokens, "cached_tokens": self.cached_tokens}
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "total_tokens": self.total_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cached_tokens": self.cached_tokens,
+        }
 
 
 class GraderFailure(Exception):
@@ -118,10 +125,18 @@ class GradeResult:
 
     def to_wire(self) -> dict[str, Any]:
         metadata = {
-            "name": self.name, "type": self.type, "errors": self.errors.as_dict(),
-            "execution_time": self.execution_time, "scores": dict(self.scores),
-            "token_usage": self.token_usage, "sampled_model_name": self.sampled_model_name,
+            "name": self.name,
+            "type": self.type,
+            "errors": self.errors.as_dict(),
+            "execution_time": self.execution_time,
+            "scores": dict(self.scores),
+            "token_usage": self.token_usage,
+            "sampled_model_name": self.sampled_model_name,
         }
         per_model = {model: usage.as_dict() for model, usage in self.usage.items()}
-        return {"reward": self.reward, "metadata": metadata, "sub_rewards": dict(self.sub_rewards),
-                "model_grader_token_usage_per_model": per_model}
+        return {
+            "reward": self.reward,
+            "metadata": metadata,
+            "sub_rewards": dict(self.sub_rewards),
+            "model_grader_token_usage_per_model": per_model,
+        }

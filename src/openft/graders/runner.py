@@ -57,17 +57,56 @@ def confine(config):
 
 # ----- the fallback mode's audit hook (the bwrap mode confines with namespaces instead) -----
 
-_REFUSED = frozenset({
-    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "subprocess.Popen",
-    "os.kill", "os.killpg", "signal.pthread_kill", "socket.__new__", "socket.connect", "socket.bind",
-    "socket.sendto", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
-    "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.cdata", "ctypes.string_at", "ctypes.wstring_at",
-    "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.setprofile", "sys.settrace", "os.chroot", "os.setxattr", "os.removexattr",
-})
-_WRITES = frozenset({
-    "os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link", "os.symlink",
-    "os.truncate", "os.utime", "shutil.rmtree", "shutil.move",
-})
+_REFUSED = frozenset(
+    {
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "os.forkpty",
+        "subprocess.Popen",
+        "os.kill",
+        "os.killpg",
+        "signal.pthread_kill",
+        "socket.__new__",
+        "socket.connect",
+        "socket.bind",
+        "socket.sendto",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyaddr",
+        "ctypes.dlsym",
+        "ctypes.dlsym/handle",
+        "ctypes.cdata",
+        "ctypes.string_at",
+        "ctypes.wstring_at",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "sys.setprofile",
+        "sys.settrace",
+        "os.chroot",
+        "os.setxattr",
+        "os.removexattr",
+    }
+)
+_WRITES = frozenset(
+    {
+        "os.remove",
+        "os.rename",
+        "os.rmdir",
+        "os.mkdir",
+        "os.chmod",
+        "os.chown",
+        "os.link",
+        "os.symlink",
+        "os.truncate",
+        "os.utime",
+        "shutil.rmtree",
+        "shutil.move",
+    }
+)
 _READS = frozenset({"os.listdir", "os.scandir", "glob.glob", "os.listxattr", "os.getxattr"})
 _HIDDEN_MODULES = ("openft",)
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -85,7 +124,9 @@ def install_guard(scratch, read_roots):
         return any(real == root or real.startswith(root.rstrip("/") + "/") for root in roots)
 
     def refuse(event, path=None):
-        raise PermissionError("sandbox: %s is not allowed%s" % (event, "" if path is None else ": %r" % (path,)))
+        raise PermissionError(
+            "sandbox: %s is not allowed%s" % (event, "" if path is None else ": %r" % (path,))
+        )
 
     def hook(event, args):
         if event == "import":
@@ -100,7 +141,7 @@ def install_guard(scratch, read_roots):
             if not inside(path, (scratch,) if writes else readable):
                 refuse("writing" if writes else "reading", path)
         elif event in _WRITES:
-            for path in args[1 if event == "os.symlink" else 0:]:  # a link may point anywhere
+            for path in args[1 if event == "os.symlink" else 0 :]:  # a link may point anywhere
                 if isinstance(path, (str, bytes, os.PathLike)) and not inside(path, (scratch,)):
                     refuse(event, path)
         elif event in _READS and args and not inside(args[0] if args[0] is not None else ".", readable):
@@ -123,8 +164,11 @@ def _unshare_network():
     clone_newnet, clone_newuser = 0x40000000, 0x10000000
     flags = clone_newnet if os.geteuid() == 0 else clone_newnet | clone_newuser
     if libc.unshare(flags) != 0:
-        print("sandbox: no network namespace (errno %d); sockets are refused by the audit hook"
-              % ctypes.get_errno(), file=sys.stderr)
+        print(
+            "sandbox: no network namespace (errno %d); sockets are refused by the audit hook"
+            % ctypes.get_errno(),
+            file=sys.stderr,
+        )
 
 
 def run_grader(source, sample, item):
@@ -154,7 +198,7 @@ def _score(value):
         return {"error": "grade() returned %s, expected a float" % type(value).__name__}
     try:
         score = float(value)
-    except BaseException as exc:  # noqa
+    except BaseException as exc:
         return {"error": _details(exc)}
     if not math.isfinite(score):
         return {"error": "grade() returned %r, expected a finite float" % score}
@@ -163,7 +207,7 @@ def _score(value):
 
 def _write(fd, data):
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 if __name__ == "__main__":

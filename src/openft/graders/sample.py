@@ -78,5 +78,3 @@ class Namespaces:
                 if placeholder.namespace == "sample" and placeholder.path[:1] == ("output_json",):
                     return GraderFailure("sample_parse_error", "the sample's output is not valid JSON")
         return GraderFailure("invalid_variable_error", str(exc))
-
-

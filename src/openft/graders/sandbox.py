@@ -52,17 +52,27 @@ class SandboxLimits:
     max_output_bytes: int = 1024**2
 
     def rlimits(self, *, processes: bool) -> dict[str, int]:
-        limits = {"RLIMIT_AS": self.memory_bytes, "RLIMIT_FSIZE": self.disk_bytes, "RLIMIT_CORE": 0,
-                  "RLIMIT_CPU": math.ceil(self.timeout_seconds * self.cpu_cores) + 1,
-                  "RLIMIT_NOFILE": self.max_open_files}
+        limits = {
+            "RLIMIT_AS": self.memory_bytes,
+            "RLIMIT_FSIZE": self.disk_bytes,
+            "RLIMIT_CORE": 0,
+            "RLIMIT_CPU": math.ceil(self.timeout_seconds * self.cpu_cores) + 1,
+            "RLIMIT_NOFILE": self.max_open_files,
+        }
         if processes:
             limits["RLIMIT_NPROC"] = self.max_processes
         return limits
 
     def env(self, home: str) -> dict[str, str]:
         threads = str(self.cpu_cores)
-        return {"HOME": home, "TMPDIR": home, "LANG": "C.UTF-8", "OMP_NUM_THREADS": threads,
-                "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        return {
+            "HOME": home,
+            "TMPDIR": home,
+            "LANG": "C.UTF-8",
+            "OMP_NUM_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+        }
 
 
 class SandboxUnavailable(RuntimeError):
@@ -70,8 +80,14 @@ class SandboxUnavailable(RuntimeError):
 
 
 class Sandbox:
-    def __init__(self, mode: str = "auto", limits: SandboxLimits = SandboxLimits(), *,
-                 packages: tuple[str, ...] = IMAGE_PACKAGES, concurrency: int = 4):
+    def __init__(
+        self,
+        mode: str = "auto",
+        limits: SandboxLimits = SandboxLimits(),
+        *,
+        packages: tuple[str, ...] = IMAGE_PACKAGES,
+        concurrency: int = 4,
+    ):
         if mode not in ("auto", "bwrap", "process"):
             raise ValueError(f"unknown sandbox mode {mode!r}")
         self.requested, self.limits, self.packages = mode, limits, tuple(packages)
@@ -125,32 +141,62 @@ class Sandbox:
 
     def _in_bwrap(self, source, sample, item, limits: SandboxLimits, site) -> Exit:
         root = os.geteuid() == 0
-        config = {"rlimits": limits.rlimits(processes=True), "cpu_cores": limits.cpu_cores,
-                  "uid": UID_BASE + secrets.randbelow(UID_COUNT) if root else None,
-                  "site_paths": [SITE_IN_SANDBOX]}
-        command = bwrap_command(runner=RUNNER, site=site, disk_bytes=limits.disk_bytes,
-                                env=limits.env("/tmp"), user_namespace=not root)
+        config = {
+            "rlimits": limits.rlimits(processes=True),
+            "cpu_cores": limits.cpu_cores,
+            "uid": UID_BASE + secrets.randbelow(UID_COUNT) if root else None,
+            "site_paths": [SITE_IN_SANDBOX],
+        }
+        command = bwrap_command(
+            runner=RUNNER,
+            site=site,
+            disk_bytes=limits.disk_bytes,
+            env=limits.env("/tmp"),
+            user_namespace=not root,
+        )
         return _supervise(command, config, source, sample, item, limits, env={}, cwd=None)
 
     def _in_process(self, source, sample, item, limits: SandboxLimits, site) -> Exit:
         scratch = tempfile.mkdtemp(prefix="openft-grader-")
         try:
             site_dirs = sorted({str(entry.parent) for entry in site})
-            config = {"rlimits": limits.rlimits(processes=False), "cpu_cores": limits.cpu_cores,
-                      "site_paths": site_dirs, "guard": True, "isolate_network": True,
-                      "scratch": scratch, "read_roots": _read_roots(site_dirs)}
+            config = {
+                "rlimits": limits.rlimits(processes=False),
+                "cpu_cores": limits.cpu_cores,
+                "site_paths": site_dirs,
+                "guard": True,
+                "isolate_network": True,
+                "scratch": scratch,
+                "read_roots": _read_roots(site_dirs),
+            }
             command = [str(interpreter()), "-I", "-S", "-B", "-X", "utf8", str(RUNNER)]
-            return _supervise(command, config, source, sample, item, limits, env=limits.env(scratch), cwd=scratch)
+            return _supervise(
+                command, config, source, sample, item, limits, env=limits.env(scratch), cwd=scratch
+            )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _read_roots(site_dirs: list[str]) -> list[str]:
-    return sorted({*map(str, stdlib_dirs()), *site_dirs, "/dev/null", "/dev/urandom",
-                   "/sys/devices/system/cpu", "/usr/share/zoneinfo"})
+    return sorted(
+        {
+            *map(str, stdlib_dirs()),
+            *site_dirs,
+            "/dev/null",
+            "/dev/urandom",
+            "/sys/devices/system/cpu",
+            "/usr/share/zoneinfo",
+        }
+    )
 
 
 def _supervise(command, config, source, sample, item, limits: SandboxLimits, *, env, cwd) -> Exit:
     request = json.dumps({"config": config, "source": source, "sample": sample, "item": item}).encode()
-    return supervise(command, stdin=request, timeout=limits.timeout_seconds,
-                     max_output=limits.max_output_bytes, env=env, cwd=cwd)
+    return supervise(
+        command,
+        stdin=request,
+        timeout=limits.timeout_seconds,
+        max_output=limits.max_output_bytes,
+        env=env,
+        cwd=cwd,
+    )

@@ -19,7 +19,7 @@ of punctuation; it needs no downloaded data); bleu and gleu are case-sensitive.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 
 from openft.graders.sample import Namespaces
 from openft.schemas.graders import TextSimilarityGrader
@@ -71,7 +71,7 @@ def meteor(text: str, reference: str) -> float:
         return meteor_score(references, hypothesis, wordnet=load_wordnet())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rouge_scorer(kind: str):
     from rouge_score.rouge_scorer import RougeScorer
 
@@ -92,8 +92,13 @@ def cosine(text: str, reference: str) -> float:
 
 
 METRICS = {
-    "fuzzy_match": fuzzy_match, "bleu": bleu, "gleu": gleu, "meteor": meteor, "cosine": cosine,
-    **{f"rouge_{n}": _rouge(f"rouge{n}") for n in range(1, 6)}, "rouge_l": _rouge("rougeL"),
+    "fuzzy_match": fuzzy_match,
+    "bleu": bleu,
+    "gleu": gleu,
+    "meteor": meteor,
+    "cosine": cosine,
+    **{f"rouge_{n}": _rouge(f"rouge{n}") for n in range(1, 6)},
+    "rouge_l": _rouge("rougeL"),
 }
 
 

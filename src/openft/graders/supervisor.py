@@ -56,7 +56,7 @@ class _Pump:
 
     def _write(self, key) -> None:
         try:
-            self.pending = self.pending[os.write(key.fd, self.pending[:CHUNK]):]
+            self.pending = self.pending[os.write(key.fd, self.pending[:CHUNK]) :]
         except (BrokenPipeError, ConnectionResetError):
             self.pending = memoryview(b"")
         if not self.pending:
@@ -82,12 +82,27 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def supervise(command: list[str], *, stdin: bytes, timeout: float, max_output: int,
-              env: dict[str, str], cwd: str | None = None) -> Exit:
+def supervise(
+    command: list[str],
+    *,
+    stdin: bytes,
+    timeout: float,
+    max_output: int,
+    env: dict[str, str],
+    cwd: str | None = None,
+) -> Exit:
     start = time.monotonic()
     deadline = start + timeout
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, cwd=cwd, start_new_session=True, close_fds=True)
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+        close_fds=True,
+    )
     pump = _Pump(proc, stdin, max_output)
     try:
         finished = pump.run(deadline)
@@ -103,7 +118,11 @@ def supervise(command: list[str], *, stdin: bytes, timeout: float, max_output: i
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream and not stream.closed:
                 stream.close()
-    return Exit(proc.returncode, bytes(pump.out["stdout"]), bytes(pump.out["stderr"]),
-                timed_out=not finished and pump.overflow is None, overflow=pump.overflow,
-                seconds=time.monotonic() - start)
-
+    return Exit(
+        proc.returncode,
+        bytes(pump.out["stdout"]),
+        bytes(pump.out["stderr"]),
+        timed_out=not finished and pump.overflow is None,
+        overflow=pump.overflow,
+        seconds=time.monotonic() - start,
+    )

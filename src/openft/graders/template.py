@@ -62,9 +62,9 @@ def find_placeholders(text: str) -> list[Placeholder]:
     while pos != -1:
         end = text.find(_CLOSE, pos + len(_OPEN))
         if end == -1:
-            raise TemplateError(f"unclosed placeholder starting at {text[pos:pos + 30]!r}")
+            raise TemplateError(f"unclosed placeholder starting at {text[pos : pos + 30]!r}")
         end += len(_CLOSE)
-        found.append(_parse(text[pos + len(_OPEN):end - len(_CLOSE)].strip(), pos, end))
+        found.append(_parse(text[pos + len(_OPEN) : end - len(_CLOSE)].strip(), pos, end))
         pos = text.find(_OPEN, end)
     return found
 
@@ -120,7 +120,7 @@ def render(text: str, *, sample: Mapping[str, Any], item: Mapping[str, Any]) -> 
     pieces, pos = [], 0
     for placeholder in find_placeholders(text):
         value = lookup(placeholder, sample=sample, item=item)
-        pieces += [text[pos:placeholder.start], value if isinstance(value, str) else _json(value)]
+        pieces += [text[pos : placeholder.start], value if isinstance(value, str) else _json(value)]
         pos = placeholder.end
     pieces.append(text[pos:])
     return "".join(pieces)

@@ -27,7 +27,11 @@ def _stop(value):
 
 def _content(value):
     """A string, an array of content parts, or null; checked up front like ``stop``."""
-    if value is None or isinstance(value, str) or (isinstance(value, list) and all(isinstance(p, dict) for p in value)):
+    if (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(p, dict) for p in value))
+    ):
         return value
     raise PydanticCustomError("invalid_type", "expected a string or an array of content parts")
 
@@ -156,7 +160,11 @@ class Usage(BaseModel):
 
     @classmethod
     def of(cls, prompt_tokens: int, completion_tokens: int) -> Usage:
-        return cls(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, total_tokens=prompt_tokens + completion_tokens)
+        return cls(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        )
 
 
 class TopLogprob(BaseModel):

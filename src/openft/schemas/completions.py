@@ -16,15 +16,25 @@ from openft.schemas.chat import Penalty, Stop, StreamOptions, Usage
 
 def _prompt(value):
     """A string, strings, token ids, or arrays of token ids; checked up front so errors name ``prompt``."""
+
     def ids(item):
-        return isinstance(item, list) and item and all(isinstance(t, int) and not isinstance(t, bool) for t in item)
+        return (
+            isinstance(item, list)
+            and item
+            and all(isinstance(t, int) and not isinstance(t, bool) for t in item)
+        )
 
     if isinstance(value, str) or ids(value):
         return value
-    if isinstance(value, list) and value and (all(isinstance(p, str) for p in value) or all(ids(p) for p in value)):
+    if (
+        isinstance(value, list)
+        and value
+        and (all(isinstance(p, str) for p in value) or all(ids(p) for p in value))
+    ):
         return value
     raise PydanticCustomError(
-        "invalid_type", "expected a string, an array of strings, an array of token ids or an array of token-id arrays"
+        "invalid_type",
+        "expected a string, an array of strings, an array of token ids or an array of token-id arrays",
     )
 
 

@@ -13,19 +13,37 @@ from __future__ import annotations
 
 import ast
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError
-from pydantic import AfterValidator, ValidationInfo, WrapValidator, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    WrapValidator,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from openft.graders.formula import FormulaError, parse_formula
 from openft.graders.template import TemplateError, check_template
 
 __all__ = [
-    "FineTuningGrader", "Grader", "LabelModelGrader", "MultiGrader", "PythonGrader",
-    "SamplingParams", "ScoreModelGrader", "StringCheckGrader", "SubGrader",
-    "TextSimilarityGrader", "parse_grader",
+    "FineTuningGrader",
+    "Grader",
+    "LabelModelGrader",
+    "MultiGrader",
+    "PythonGrader",
+    "SamplingParams",
+    "ScoreModelGrader",
+    "StringCheckGrader",
+    "SubGrader",
+    "TextSimilarityGrader",
+    "parse_grader",
 ]
 
 MAX_PYTHON_SOURCE_BYTES = 256 * 1024
@@ -48,7 +66,7 @@ def _number(value: Any, handler: Any) -> float | int:
 
 
 TemplateStr = Annotated[str, AfterValidator(_template)]
-Number = Annotated[Union[StrictInt, float], WrapValidator(_number)]
+Number = Annotated[StrictInt | float, WrapValidator(_number)]
 
 
 class _Model(BaseModel):
@@ -115,10 +133,15 @@ class InputAudio(_Model):
     input_audio: AudioData
 
 
-_PARTS = {"input_text": InputText, "output_text": OutputText,
-          "input_image": InputImage, "input_audio": InputAudio}
-ContentPart = Annotated[Union[InputText, OutputText, InputImage, InputAudio],
-                        Field(discriminator="type"), _dispatch(_PARTS, {})]
+_PARTS = {
+    "input_text": InputText,
+    "output_text": OutputText,
+    "input_image": InputImage,
+    "input_audio": InputAudio,
+}
+ContentPart = Annotated[
+    InputText | OutputText | InputImage | InputAudio, Field(discriminator="type"), _dispatch(_PARTS, {})
+]
 _TEXT = TypeAdapter(TemplateStr)
 _PART = TypeAdapter(ContentPart)
 
@@ -131,7 +154,7 @@ def _content_item(value: Any, handler: Any) -> Any:
     raise PydanticCustomError("content_type", "must be a string or a content part")
 
 
-ContentItem = Annotated[Union[str, ContentPart], WrapValidator(_content_item)]
+ContentItem = Annotated[str | ContentPart, WrapValidator(_content_item)]
 _ITEMS = TypeAdapter(list[ContentItem])
 
 
@@ -143,7 +166,7 @@ def _content(value: Any, handler: Any) -> Any:
     raise PydanticCustomError("content_type", "must be a string, a content part or a list of them")
 
 
-Content = Annotated[Union[str, ContentPart, list[ContentItem]], WrapValidator(_content)]
+Content = Annotated[str | ContentPart | list[ContentItem], WrapValidator(_content)]
 
 
 class Message(_Model):
@@ -168,8 +191,19 @@ class TextSimilarityGrader(_Model):
     name: str
     input: TemplateStr
     reference: TemplateStr
-    evaluation_metric: Literal["cosine", "fuzzy_match", "bleu", "gleu", "meteor", "rouge_1",
-                               "rouge_2", "rouge_3", "rouge_4", "rouge_5", "rouge_l"]
+    evaluation_metric: Literal[
+        "cosine",
+        "fuzzy_match",
+        "bleu",
+        "gleu",
+        "meteor",
+        "rouge_1",
+        "rouge_2",
+        "rouge_3",
+        "rouge_4",
+        "rouge_5",
+        "rouge_l",
+    ]
 
 
 class PythonGrader(_Model):
@@ -260,11 +294,14 @@ class LabelModelGrader(_Model):
 
 
 _SUB_GRADERS: dict[str, type[BaseModel]] = {
-    "string_check": StringCheckGrader, "text_similarity": TextSimilarityGrader,
-    "python": PythonGrader, "score_model": ScoreModelGrader, "label_model": LabelModelGrader,
+    "string_check": StringCheckGrader,
+    "text_similarity": TextSimilarityGrader,
+    "python": PythonGrader,
+    "score_model": ScoreModelGrader,
+    "label_model": LabelModelGrader,
 }
 SubGrader = Annotated[
-    Union[StringCheckGrader, TextSimilarityGrader, PythonGrader, ScoreModelGrader, LabelModelGrader],
+    StringCheckGrader | TextSimilarityGrader | PythonGrader | ScoreModelGrader | LabelModelGrader,
     Field(discriminator="type"),
     _dispatch(_SUB_GRADERS, {"multi": "multi graders cannot be nested inside a multi grader"}),
 ]
@@ -306,13 +343,12 @@ _GRADERS: dict[str, type[BaseModel]] = {**_SUB_GRADERS, "multi": MultiGrader}
 _FINE_TUNING = {tag: model for tag, model in _GRADERS.items() if tag != "label_model"}
 
 Grader = Annotated[
-    Union[StringCheckGrader, TextSimilarityGrader, PythonGrader, ScoreModelGrader,
-          LabelModelGrader, MultiGrader],
+    StringCheckGrader | TextSimilarityGrader | PythonGrader | ScoreModelGrader | LabelModelGrader | MultiGrader,
     Field(discriminator="type"),
     _dispatch(_GRADERS, {}),
 ]
 FineTuningGrader = Annotated[
-    Union[StringCheckGrader, TextSimilarityGrader, PythonGrader, ScoreModelGrader, MultiGrader],
+    StringCheckGrader | TextSimilarityGrader | PythonGrader | ScoreModelGrader | MultiGrader,
     Field(discriminator="type"),
     _dispatch(_FINE_TUNING, {"label_model": "label_model graders are only allowed inside a multi grader"}),
 ]

@@ -28,12 +28,28 @@ def auto_or(*, integer: bool, gt: float | None = None, ge: float | None = None, 
         if value == "auto":
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PydanticCustomError("invalid_type", "expected {expected}, but got {got}", {"expected": expected, "got": repr(value)})
+            raise PydanticCustomError(
+                "invalid_type",
+                "expected {expected}, but got {got}",
+                {"expected": expected, "got": repr(value)},
+            )
         if integer and not float(value).is_integer():
-            raise PydanticCustomError("invalid_type", "expected {expected}, but got {got}", {"expected": expected, "got": repr(value)})
-        out_of_range = (gt is not None and value <= gt) or (ge is not None and value < ge) or (le is not None and value > le)
+            raise PydanticCustomError(
+                "invalid_type",
+                "expected {expected}, but got {got}",
+                {"expected": expected, "got": repr(value)},
+            )
+        out_of_range = (
+            (gt is not None and value <= gt)
+            or (ge is not None and value < ge)
+            or (le is not None and value > le)
+        )
         if out_of_range:
-            raise PydanticCustomError("invalid_value", "expected {expected}, but got {got}", {"expected": expected, "got": repr(value)})
+            raise PydanticCustomError(
+                "invalid_value",
+                "expected {expected}, but got {got}",
+                {"expected": expected, "got": repr(value)},
+            )
         return int(value) if integer else value
 
     number = {"type": "integer" if integer else "number"}

@@ -52,7 +52,9 @@ class Method(_Strict):
     @model_validator(mode="after")
     def _grader_required(self):
         if self.type == "reinforcement" and self.reinforcement is None:
-            raise PydanticCustomError("missing", "reinforcement.grader is required when type is 'reinforcement'")
+            raise PydanticCustomError(
+                "missing", "reinforcement.grader is required when type is 'reinforcement'"
+            )
         return self
 
 

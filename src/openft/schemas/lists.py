@@ -12,4 +12,3 @@ def cursor_list(items: list[Any], has_more: bool, *, with_ids: bool) -> dict:
         body["first_id"] = data[0]["id"] if data else None
         body["last_id"] = data[-1]["id"] if data else None
     return body
-

@@ -69,7 +69,9 @@ class AdapterSet:
         self._loaded += 1
         name = f"adapter_{self._loaded}"
         if not self.wrapped:
-            self.module = PeftModel.from_pretrained(self.module, str(directory), adapter_name=name, is_trainable=False)
+            self.module = PeftModel.from_pretrained(
+                self.module, str(directory), adapter_name=name, is_trainable=False
+            )
             self.wrapped = True
         else:
             try:

@@ -21,7 +21,9 @@ from openft.serve.stream import Stream
 SEED_STRIDE = 0x9E3779B97F4A7C15  # choice j of a seeded request draws from seed + j * stride
 
 
-def admit(job: GenerationJob, stream: Stream, pool: ModelPool, *, default_max_tokens: int) -> tuple[LoadedModel, list[Sequence]]:
+def admit(
+    job: GenerationJob, stream: Stream, pool: ModelPool, *, default_max_tokens: int
+) -> tuple[LoadedModel, list[Sequence]]:
     """The model the job runs on and one sequence per choice (``Accepted`` already sent)."""
     lease = pool.lease(job.target)
     try:
@@ -43,12 +45,20 @@ def _sequences(job: GenerationJob, stream: Stream, lease: Lease, default_max_tok
     sequences = []
     for index in range(job.n_choices):
         number = index // job.n
-        sequences.append(Sequence(
-            tracker=tracker, index=index, prompt_ids=prompts[number], max_tokens=budgets[number],
-            sampler=Sampler(job.sampling, choice_seed(job.sampling.seed, index)),
-            output=OutputText(model.tokenizer, job.sampling.stop), stop_ids=model.stop_ids, adapter=lease.adapter,
-            constraint=compiled.new_constraint() if compiled else None, logprobs=job.sampling.logprobs,
-        ))
+        sequences.append(
+            Sequence(
+                tracker=tracker,
+                index=index,
+                prompt_ids=prompts[number],
+                max_tokens=budgets[number],
+                sampler=Sampler(job.sampling, choice_seed(job.sampling.seed, index)),
+                output=OutputText(model.tokenizer, job.sampling.stop),
+                stop_ids=model.stop_ids,
+                adapter=lease.adapter,
+                constraint=compiled.new_constraint() if compiled else None,
+                logprobs=job.sampling.logprobs,
+            )
+        )
     return sequences
 
 
@@ -63,7 +73,8 @@ def token_budget(job: GenerationJob, prompt_tokens: int, context: int, default_m
             f"This model's maximum context length is {context} tokens. However, you requested {wanted} tokens "
             f"({prompt_tokens} in the {param}, {asked or 0} in the completion). "
             f"Please reduce the length of the {param} or completion.",
-            param=param, code="context_length_exceeded",
+            param=param,
+            code="context_length_exceeded",
         )
     return asked if asked is not None else min(room, default_max_tokens)
 
@@ -77,4 +88,6 @@ def choice_seed(seed: int | None, index: int) -> int:
 def _check_logit_bias(job: GenerationJob, vocab_size: int) -> None:
     for token in job.sampling.logit_bias:
         if not 0 <= token < vocab_size:
-            raise InvalidRequest(f"Invalid key in 'logit_bias': {token} is not a token id of this model.", param="logit_bias")
+            raise InvalidRequest(
+                f"Invalid key in 'logit_bias': {token} is not a token id of this model.", param="logit_bias"
+            )

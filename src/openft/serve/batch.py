@@ -37,7 +37,9 @@ class Batch:
         width = max(len(prompt) for prompt, _ in keys)
         pad = self.model.tokenizer.pad_token_id
         ids = torch.tensor([[pad] * (width - len(p)) + list(p) for p, _ in keys], device=self.model.device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p, _ in keys], device=self.model.device)
+        mask = torch.tensor(
+            [[0] * (width - len(p)) + [1] * len(p) for p, _ in keys], device=self.model.device
+        )
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         logits, self.cache = self.model.forward(ids, mask, positions, None, [adapter for _, adapter in keys])
         self.cache.batch_select_indices(rows)
@@ -52,7 +54,9 @@ class Batch:
         self._take(logits)
 
     def can_merge(self, other: Batch) -> bool:
-        return other.model is self.model and all(type(layer) is DynamicLayer for layer in (*self._layers(), *other._layers()))
+        return other.model is self.model and all(
+            type(layer) is DynamicLayer for layer in (*self._layers(), *other._layers())
+        )
 
     def merge(self, other: Batch) -> None:
         """Take ``other``'s sequences into this batch (see ``can_merge``)."""

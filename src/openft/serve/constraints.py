@@ -61,17 +61,25 @@ class GrammarCompiler:
         text = _grammar_text(llguidance.LLMatcher, grammar)
         is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(text, self._tokenizer())
         if is_error:
-            raise InvalidRequest(f"Invalid '{grammar.param}': {messages[0]}", param=grammar.param, code="invalid_grammar")
+            raise InvalidRequest(
+                f"Invalid '{grammar.param}': {messages[0]}", param=grammar.param, code="invalid_grammar"
+            )
         matcher = llguidance.LLMatcher(self._tokenizer(), text, log_level=0)
         if matcher.is_error():
-            raise InvalidRequest(f"Invalid '{grammar.param}': {matcher.get_error()}", param=grammar.param, code="invalid_grammar")
+            raise InvalidRequest(
+                f"Invalid '{grammar.param}': {matcher.get_error()}",
+                param=grammar.param,
+                code="invalid_grammar",
+            )
         return CompiledGrammar(matcher, self.vocab_size)
 
     def _tokenizer(self):
         if self._ll_tokenizer is None:
             from llguidance.hf import from_tokenizer
 
-            self._ll_tokenizer = from_tokenizer(self.tokenizer, n_vocab=self.vocab_size, eos_token=self.eos_token_id)
+            self._ll_tokenizer = from_tokenizer(
+                self.tokenizer, n_vocab=self.vocab_size, eos_token=self.eos_token_id
+            )
         return self._ll_tokenizer
 
 
@@ -81,12 +89,16 @@ def _grammar_text(matcher_class, grammar: Grammar) -> str:
     try:
         return matcher_class.grammar_from_json_schema(grammar.source, defaults=JSON_STYLE)
     except ValueError as exc:
-        raise InvalidRequest(f"Invalid '{grammar.param}': {exc}", param=grammar.param, code="invalid_grammar") from exc
+        raise InvalidRequest(
+            f"Invalid '{grammar.param}': {exc}", param=grammar.param, code="invalid_grammar"
+        ) from exc
 
 
 def _llguidance():
     try:
         import llguidance
     except ImportError as exc:  # an install without the serve extra
-        raise ServerError("Structured outputs need the llguidance package (pip install 'openft[serve]').") from exc
+        raise ServerError(
+            "Structured outputs need the llguidance package (pip install 'openft[serve]')."
+        ) from exc
     return llguidance

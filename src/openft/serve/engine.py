@@ -36,8 +36,16 @@ log = logging.getLogger("openft.serve")
 class TransformersEngine:
     name = "transformers"
 
-    def __init__(self, data_dir: Path, *, max_adapters: int = 8, max_batch_size: int = 16,
-                 default_max_tokens: int = 4096, device: str | None = None, threads: int = 0):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        max_adapters: int = 8,
+        max_batch_size: int = 16,
+        default_max_tokens: int = 4096,
+        device: str | None = None,
+        threads: int = 0,
+    ):
         self.pool = ModelPool(data_dir, max_adapters=max_adapters, device=device)
         self.max_batch_size = max_batch_size
         self.default_max_tokens = default_max_tokens
@@ -107,7 +115,13 @@ class TransformersEngine:
             return []
         except Exception as exc:  # a model that cannot be loaded, a broken tokenizer: the job fails alone
             log.exception("could not start generating with %s", job.target.name)
-            stream.emit(Failed(ServerError(f"The model {job.target.name} could not be loaded: {type(exc).__name__}: {exc}")))
+            stream.emit(
+                Failed(
+                    ServerError(
+                        f"The model {job.target.name} could not be loaded: {type(exc).__name__}: {exc}"
+                    )
+                )
+            )
             return []
         return [(sequence, model) for sequence in sequences]
 

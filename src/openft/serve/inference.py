@@ -37,15 +37,20 @@ def create_engine(settings: Settings) -> Engine:
         choice = "vllm" if vllm_usable() else "transformers"
     if choice == "vllm":
         if importlib.util.find_spec("vllm") is None:
-            raise ServerError("OPENFT_SERVE_ENGINE is 'vllm' but vLLM is not installed (pip install 'openft[vllm]').")
+            raise ServerError(
+                "OPENFT_SERVE_ENGINE is 'vllm' but vLLM is not installed (pip install 'openft[vllm]')."
+            )
         from openft.serve.vllm_engine import VLLMEngine
 
         return VLLMEngine(settings)
     from openft.serve.engine import TransformersEngine
 
     return TransformersEngine(
-        settings.data_dir, max_adapters=settings.serve_max_adapters, max_batch_size=settings.serve_max_batch_size,
-        default_max_tokens=settings.serve_default_max_tokens, threads=settings.serve_cpu_threads,
+        settings.data_dir,
+        max_adapters=settings.serve_max_adapters,
+        max_batch_size=settings.serve_max_batch_size,
+        default_max_tokens=settings.serve_default_max_tokens,
+        threads=settings.serve_cpu_threads,
     )
 
 

@@ -39,8 +39,12 @@ class LoadedModel:
         """One step for a batch: the last position's logits (float32, on the CPU) and the updated cache."""
         extra = {**self.adapters.prepare(adapters), self.cache_arg: cache}
         output = self.adapters.module(
-            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-            use_cache=True, logits_to_keep=1, **extra,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            use_cache=True,
+            logits_to_keep=1,
+            **extra,
         )
         return output.logits[:, -1, :].float().cpu(), output[self.cache_arg]
 
@@ -77,7 +81,9 @@ class ModelPool:
         if target.base_id not in self.bases:
             from openft.train.models import resolve_model_path
 
-            self.bases[target.base_id] = self._load(resolve_model_path(target.base_source, self.data_dir), target)
+            self.bases[target.base_id] = self._load(
+                resolve_model_path(target.base_source, self.data_dir), target
+            )
         return self.bases[target.base_id]
 
     def _load(self, path, target: ModelTarget) -> LoadedModel:
@@ -89,10 +95,16 @@ class ModelPool:
         eos = tokenizer.eos_token_id if tokenizer.eos_token_id in stops else min(stops)
         vocab = model.get_output_embeddings().weight.shape[0]
         return LoadedModel(
-            tokenizer=tokenizer, adapters=AdapterSet(model, self.max_adapters), stop_ids=stops,
-            context_length=min(target.context_length, context_length(model)), vocab_size=vocab,
-            device=self.device, grammar=GrammarCompiler(tokenizer, vocab, eos),
-            cache_arg="cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values",
+            tokenizer=tokenizer,
+            adapters=AdapterSet(model, self.max_adapters),
+            stop_ids=stops,
+            context_length=min(target.context_length, context_length(model)),
+            vocab_size=vocab,
+            device=self.device,
+            grammar=GrammarCompiler(tokenizer, vocab, eos),
+            cache_arg="cache"
+            if "cache" in inspect.signature(model.forward).parameters
+            else "past_key_values",
         )
 
 

@@ -21,7 +21,9 @@ def prompt_ids(tokenizer, prompt: ChatPrompt | TextPrompt, vocab_size: int) -> l
         return tokenizer(chat_text(tokenizer, prompt), add_special_tokens=False)["input_ids"]
     if prompt.token_ids is not None:
         if any(not 0 <= token < vocab_size for token in prompt.token_ids):
-            raise InvalidRequest(f"Invalid 'prompt': token ids must be between 0 and {vocab_size - 1}.", param="prompt")
+            raise InvalidRequest(
+                f"Invalid 'prompt': token ids must be between 0 and {vocab_size - 1}.", param="prompt"
+            )
         return list(prompt.token_ids)
     ids = tokenizer(prompt.text, add_special_tokens=True)["input_ids"]
     return ids or [_start_token(tokenizer)]
@@ -32,13 +34,17 @@ def chat_text(tokenizer, prompt: ChatPrompt) -> str:
     template = tokenizer.chat_template
     if not template:
         raise InvalidRequest(
-            "This model has no chat template; use /v1/completions with a plain prompt.", param="model", code="model_not_chat"
+            "This model has no chat template; use /v1/completions with a plain prompt.",
+            param="model",
+            code="model_not_chat",
         )
     try:
         messages, tools = conversation.normalize(prompt.messages, prompt.tools, template)
         return conversation.render(tokenizer, messages, tools, generation_prompt=True)
     except (TemplateError, ValueError, TypeError, KeyError) as exc:
-        raise InvalidRequest(f"The messages could not be rendered with this model's chat template: {exc}", param="messages") from exc
+        raise InvalidRequest(
+            f"The messages could not be rendered with this model's chat template: {exc}", param="messages"
+        ) from exc
 
 
 def prompt_text(tokenizer, prompt: ChatPrompt | TextPrompt, ids: list[int]) -> str:

@@ -42,7 +42,11 @@ class Registry:
         resolved = self.catalog.resolve(name)
         if resolved is not None:
             return self._base(name, resolved.base)
-        row = model_store.get_model(session, project_id=project_id, model_id=name) if name.startswith("ft:") else None
+        row = (
+            model_store.get_model(session, project_id=project_id, model_id=name)
+            if name.startswith("ft:")
+            else None
+        )
         if row is None or row.base_model not in self.settings.base_models:
             raise model_not_found(name)
         directory = self.storage.path(row.path)
@@ -55,4 +59,6 @@ class Registry:
 
     def _base(self, name: str, base_id: str) -> ModelTarget:
         config = self.settings.base_models[base_id]
-        return ModelTarget(name=name, base_id=base_id, base_source=config.source, context_length=config.context_length)
+        return ModelTarget(
+            name=name, base_id=base_id, base_source=config.source, context_length=config.context_length
+        )

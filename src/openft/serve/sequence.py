@@ -52,9 +52,18 @@ class JobTracker:
 
 class Sequence:
     def __init__(
-        self, *, tracker: JobTracker, index: int, prompt_ids: list[int], max_tokens: int, sampler: Sampler,
-        output: OutputText, stop_ids: frozenset[int], adapter: str | None,
-        constraint: TokenConstraint | None = None, logprobs: int | None = None,
+        self,
+        *,
+        tracker: JobTracker,
+        index: int,
+        prompt_ids: list[int],
+        max_tokens: int,
+        sampler: Sampler,
+        output: OutputText,
+        stop_ids: frozenset[int],
+        adapter: str | None,
+        constraint: TokenConstraint | None = None,
+        logprobs: int | None = None,
     ):
         self.tracker, self.index, self.prompt_ids = tracker, index, prompt_ids
         self.max_tokens, self.sampler, self.output = max_tokens, sampler, output
@@ -74,7 +83,9 @@ class Sequence:
         text = self.output.push(token)
         if text or scores:
             self.tracker.stream.emit(Delta(self.index, text, scores))
-        if self.output.stopped or (self.constraint is not None and (self.constraint.complete or self.constraint.failed)):
+        if self.output.stopped or (
+            self.constraint is not None and (self.constraint.complete or self.constraint.failed)
+        ):
             return self.finish("stop")
         if len(self.generated) >= self.max_tokens:
             return self.finish("length")

@@ -82,7 +82,10 @@ def call_grammar(tools: list[dict], name: str | None = None) -> str:
     options = [
         {
             "type": "object",
-            "properties": {"name": {"const": f["name"]}, "arguments": f.get("parameters") or {"type": "object"}},
+            "properties": {
+                "name": {"const": f["name"]},
+                "arguments": f.get("parameters") or {"type": "object"},
+            },
             "required": ["name", "arguments"],
             "additionalProperties": False,
         }

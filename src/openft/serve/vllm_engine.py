@@ -54,34 +54,46 @@ class VLLMEngine:
             engine, tokenizer, context = await self._model(job.target)
             vocab = len(tokenizer)
             prompts = [prompt_ids(tokenizer, prompt, vocab) for prompt in job.prompts]
-            budgets = [token_budget(job, len(ids), context, self.settings.serve_default_max_tokens) for ids in prompts]
+            budgets = [
+                token_budget(job, len(ids), context, self.settings.serve_default_max_tokens)
+                for ids in prompts
+            ]
             texts = [prompt_text(tokenizer, prompt, ids) for prompt, ids in zip(job.prompts, prompts)]
             stream.emit(Accepted([len(ids) for ids in prompts], texts))
             lora = self._lora(job.target)
-            counts = await asyncio.gather(*(
-                self._choice(engine, job, index, prompts[index // job.n], budgets[index // job.n], lora, stream)
-                for index in range(job.n_choices)
-            ))
+            counts = await asyncio.gather(
+                *(
+                    self._choice(
+                        engine, job, index, prompts[index // job.n], budgets[index // job.n], lora, stream
+                    )
+                    for index in range(job.n_choices)
+                )
+            )
             if not stream.cancelled:
                 stream.emit(Completed(sum(map(len, prompts)), sum(counts)))
         except APIError as error:
             stream.emit(Failed(error))
         except Exception as exc:
             log.exception("vLLM generation failed for %s", job.target.name)
-            stream.emit(Failed(ServerError(f"The server had an error while generating: {type(exc).__name__}: {exc}")))
+            stream.emit(
+                Failed(ServerError(f"The server had an error while generating: {type(exc).__name__}: {exc}"))
+            )
 
-    async def _choice(self, engine, job: GenerationJob, index: int, ids: list[int], budget: int, lora, stream: Stream) -> int:
+    async def _choice(
+        self, engine, job: GenerationJob, index: int, ids: list[int], budget: int, lora, stream: Stream
+    ) -> int:
         request_id = uuid.uuid4().hex
         shown, seen_tokens = "", 0
-        async for output in engine.generate({"prompt_token_ids": ids}, self._params(job, index, budget), request_id,
-                                            lora_request=lora):
+        async for output in engine.generate(
+            {"prompt_token_ids": ids}, self._params(job, index, budget), request_id, lora_request=lora
+        ):
             if stream.cancelled:
                 await engine.abort(request_id)
                 return seen_tokens
             completion = output.outputs[0]
             scores = _logprobs(completion, seen_tokens, job.sampling.logprobs)
-            if completion.text[len(shown):] or scores:
-                stream.emit(Delta(index, completion.text[len(shown):], scores))
+            if completion.text[len(shown) :] or scores:
+                stream.emit(Delta(index, completion.text[len(shown) :], scores))
             shown, seen_tokens = completion.text, len(completion.token_ids)
             if output.finished:
                 reason = "length" if completion.finish_reason == "length" else "stop"
@@ -91,9 +103,16 @@ class VLLMEngine:
     def _params(self, job: GenerationJob, index: int, budget: int):
         s = job.sampling
         options = dict(
-            n=1, max_tokens=budget, temperature=s.temperature, top_p=s.top_p, seed=choice_seed(s.seed, index) % 2**31,
-            stop=list(s.stop) or None, presence_penalty=s.presence_penalty, frequency_penalty=s.frequency_penalty,
-            logit_bias=s.logit_bias or None, logprobs=s.logprobs,
+            n=1,
+            max_tokens=budget,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            seed=choice_seed(s.seed, index) % 2**31,
+            stop=list(s.stop) or None,
+            presence_penalty=s.presence_penalty,
+            frequency_penalty=s.frequency_penalty,
+            logit_bias=s.logit_bias or None,
+            logprobs=s.logprobs,
         )
         if job.grammar is not None:
             options.update(_structured(job.grammar))
@@ -122,8 +141,12 @@ class VLLMEngine:
 
         shares = max(1, len(self.settings.base_models))
         args = vllm.AsyncEngineArgs(
-            model=path, enable_lora=True, max_loras=self.settings.serve_max_adapters, max_lora_rank=64,
-            max_model_len=target.context_length, gpu_memory_utilization=0.85 / shares,
+            model=path,
+            enable_lora=True,
+            max_loras=self.settings.serve_max_adapters,
+            max_lora_rank=64,
+            max_model_len=target.context_length,
+            gpu_memory_utilization=0.85 / shares,
         )
         engine = vllm.AsyncLLMEngine.from_engine_args(args)
         return engine, AutoTokenizer.from_pretrained(path), target.context_length
@@ -149,5 +172,11 @@ def _logprobs(completion, seen: int, top: int | None) -> list[TokenLogprob]:
     for token_id, candidates in zip(completion.token_ids[seen:], completion.logprobs[seen:]):
         chosen = candidates[token_id]
         ranked = sorted(candidates.items(), key=lambda item: -item[1].logprob)[:top]
-        out.append(TokenLogprob(chosen.decoded_token or "", chosen.logprob, [(c.decoded_token or "", c.logprob) for _, c in ranked]))
+        out.append(
+            TokenLogprob(
+                chosen.decoded_token or "",
+                chosen.logprob,
+                [(c.decoded_token or "", c.logprob) for _, c in ranked],
+            )
+        )
     return out

@@ -11,10 +11,22 @@ from openft.store.tables import EventRow, JobRow
 
 
 def add_event(
-    session: Session, *, job: JobRow, message: str, level: str = "info", type: str = "message", data: dict | None = None
+    session: Session,
+    *,
+    job: JobRow,
+    message: str,
+    level: str = "info",
+    type: str = "message",
+    data: dict | None = None,
 ) -> EventRow:
     row = EventRow(
-        id=ids.event_id(), job_pk=job.pk, created_at=ids.now(), level=level, type=type, message=message, data=data
+        id=ids.event_id(),
+        job_pk=job.pk,
+        created_at=ids.now(),
+        level=level,
+        type=type,
+        message=message,
+        data=data,
     )
     session.add(row)
     return row
@@ -22,7 +34,11 @@ def add_event(
 
 def metrics_data(session: Session, *, job: JobRow) -> list[dict]:
     """The data of every metrics event of a job, oldest first."""
-    query = select(EventRow.data).where(EventRow.job_pk == job.pk, EventRow.type == "metrics").order_by(EventRow.pk)
+    query = (
+        select(EventRow.data)
+        .where(EventRow.job_pk == job.pk, EventRow.type == "metrics")
+        .order_by(EventRow.pk)
+    )
     return [data for data in session.scalars(query) if data]
 
 

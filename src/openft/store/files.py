@@ -12,7 +12,9 @@ from openft.store.tables import FileRow
 
 def _live(project_id: str):
     """A project's files that have not expired (the janitor removes expired ones later)."""
-    return scoped(FileRow, project_id).where(or_(FileRow.expires_at.is_(None), FileRow.expires_at > ids.now()))
+    return scoped(FileRow, project_id).where(
+        or_(FileRow.expires_at.is_(None), FileRow.expires_at > ids.now())
+    )
 
 
 def add_file(session: Session, *, row: FileRow) -> FileRow:

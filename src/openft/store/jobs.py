@@ -30,7 +30,13 @@ def get_job_any_project(session: Session, *, job_id: str) -> JobRow | None:
 
 
 def list_jobs(
-    session: Session, *, project_id: str, after: str | None, limit: int, metadata: dict[str, str] | None, metadata_null: bool
+    session: Session,
+    *,
+    project_id: str,
+    after: str | None,
+    limit: int,
+    metadata: dict[str, str] | None,
+    metadata_null: bool,
 ) -> Page[JobRow]:
     query = scoped(JobRow, project_id)
     if metadata_null:

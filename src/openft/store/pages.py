@@ -17,7 +17,9 @@ class Page(Generic[T]):
     has_more: bool
 
 
-def paginate(session: Session, query: Select, table, *, after: str | None, limit: int, ascending: bool = False) -> Page:
+def paginate(
+    session: Session, query: Select, table, *, after: str | None, limit: int, ascending: bool = False
+) -> Page:
     """``query`` selects rows of ``table`` already filtered to what the caller may see."""
     if after is not None:
         cursor = session.scalar(query.with_only_columns(table.pk).where(table.id == after))

@@ -33,7 +33,9 @@ def finish_upload(session: Session, *, upload: UploadRow, status: str, file_id: 
     """Move a pending upload to ``completed`` or ``cancelled`` in one conditional UPDATE; False when
     another request moved it first (two completes, or a complete and a cancel, racing)."""
     result = session.execute(
-        update(UploadRow).where(UploadRow.pk == upload.pk, UploadRow.status == "pending").values(status=status, file_id=file_id)
+        update(UploadRow)
+        .where(UploadRow.pk == upload.pk, UploadRow.status == "pending")
+        .values(status=status, file_id=file_id)
     )
     return result.rowcount == 1
 

@@ -78,7 +78,9 @@ class ReporterCallback(TrainerCallback):
         if request == PAUSE:
             if self._checkpointed_step != step:
                 self._checkpoint(model, step, metrics)
-            control.should_save = True  # the Trainer saves its full state (optimizer, scheduler, RNG) to resume from
+            control.should_save = (
+                True  # the Trainer saves its full state (optimizer, scheduler, RNG) to resume from
+            )
         self.stopped = request
         control.should_training_stop = True
 

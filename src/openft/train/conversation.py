@@ -45,7 +45,9 @@ def render(tokenizer, messages: list[dict], tools: list | None, *, generation_pr
     )
 
 
-def assistant_spans(tokenizer, messages: list[dict], tools: list | None) -> tuple[str, list[tuple[int, int, int]]]:
+def assistant_spans(
+    tokenizer, messages: list[dict], tools: list | None
+) -> tuple[str, list[tuple[int, int, int]]]:
     """The whole rendered text, and (weight, start, end) of each assistant answer in it.
 
     An answer starts after the generation prompt (``<|im_start|>assistant\\n``) and ends after

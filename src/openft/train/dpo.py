@@ -14,9 +14,9 @@ fine-tune a second copy of the starting weights is loaded.
 
 from functools import partial
 
-from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
+from datasets import Dataset
 from openft.train import run
 from openft.train.hparams import resolve_hyperparameters
 from openft.train.preference import tokenize_preferences
@@ -48,7 +48,9 @@ def train_dpo(spec: TrainSpec, reporter: Reporter) -> TrainResult:
     )
     validator = None
     if valid is not None:
-        validator = Validator(valid.examples, batch_size=hparams["batch_size"], score=PreferenceScorer(trainer))
+        validator = Validator(
+            valid.examples, batch_size=hparams["batch_size"], score=PreferenceScorer(trainer)
+        )
     callback = run.reporter_callback(
         spec, reporter, tokenizer, hparams, len(train.examples), validator=validator, method="dpo"
     )

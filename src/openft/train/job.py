@@ -53,7 +53,11 @@ def run_job(settings: Settings, job_id: str) -> None:
         _train(settings, db, storage, job)
     except Exception as exc:  # the job fails with a message; the traceback goes to the log only
         log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-        failure = exc if isinstance(exc, JobFailure) else JobFailure(f"Training failed: {type(exc).__name__}: {exc}")
+        failure = (
+            exc
+            if isinstance(exc, JobFailure)
+            else JobFailure(f"Training failed: {type(exc).__name__}: {exc}")
+        )
         _fail(db, job_id, failure)
     finally:
         db.dispose()
@@ -106,7 +110,9 @@ def _trainer(method: str):
 def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> None:
     method = job.method["type"]
     if method not in TRAINED_METHODS:
-        raise JobFailure(f"The '{method}' method is not available on this server yet.", code="method_not_available")
+        raise JobFailure(
+            f"The '{method}' method is not available on this server yet.", code="method_not_available"
+        )
     training, report = _dataset(db, storage, job, job.training_file, "training")
     validation, _ = _dataset(db, storage, job, job.validation_file, "validation")
     lineage = _lineage(settings, db, storage, job)
@@ -117,13 +123,27 @@ def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> N
 
     resume_from = paused_state(storage.job_dir(job.id))
     if resume_from is not None:
-        progress.note(f"Resuming training from step {resume_from.name.split('-')[-1]}, where the job was paused")
-    result = _trainer(method)(TrainSpec(
-        model_source=lineage.source, data_dir=storage.root, output_dir=storage.job_dir(job.id),
-        training_file=training, validation_file=validation, fmt=report.format, hyperparameters=hyperparameters,
-        base_learning_rate=config.base_learning_rate, seed=job.seed, full_finetune=lineage.full_finetune,
-        adapter_dir=lineage.adapter_dir, max_length=config.context_length, resume_from=resume_from,
-    ), progress)
+        progress.note(
+            f"Resuming training from step {resume_from.name.split('-')[-1]}, where the job was paused"
+        )
+    result = _trainer(method)(
+        TrainSpec(
+            model_source=lineage.source,
+            data_dir=storage.root,
+            output_dir=storage.job_dir(job.id),
+            training_file=training,
+            validation_file=validation,
+            fmt=report.format,
+            hyperparameters=hyperparameters,
+            base_learning_rate=config.base_learning_rate,
+            seed=job.seed,
+            full_finetune=lineage.full_finetune,
+            adapter_dir=lineage.adapter_dir,
+            max_length=config.context_length,
+            resume_from=resume_from,
+        ),
+        progress,
+    )
     if result.stopped:
         log.info("job %s stopped on request (%s) at step %d", job.id, result.stopped, result.steps)
         return
@@ -152,17 +172,40 @@ def _succeed(db: Database, storage: Storage, job: JobRow, model_name: str, base_
         with db.write() as session:
             row = job_store.get_job_any_project(session, job_id=job.id)
             job_store.transition(
-                session, job=row, action="succeed", fine_tuned_model=model_name, trained_tokens=result.trained_tokens,
-                finished_at=now, estimated_finish=None, result_files=[file_id],
+                session,
+                job=row,
+                action="succeed",
+                fine_tuned_model=model_name,
+                trained_tokens=result.trained_tokens,
+                finished_at=now,
+                estimated_finish=None,
+                result_files=[file_id],
             )
-            file_store.add_file(session, row=FileRow(
-                id=file_id, project_id=job.project_id, filename="step_metrics.csv", purpose="fine-tune-results",
-                bytes=len(content), created_at=now, status="processed", path=relative_file,
-            ))
-            model_store.add_model(session, row=ModelRow(
-                id=model_name, project_id=job.project_id, owned_by=job.organization_id, job_id=job.id,
-                created_at=now, base_model=base_id, path=relative_model,
-            ))
+            file_store.add_file(
+                session,
+                row=FileRow(
+                    id=file_id,
+                    project_id=job.project_id,
+                    filename="step_metrics.csv",
+                    purpose="fine-tune-results",
+                    bytes=len(content),
+                    created_at=now,
+                    status="processed",
+                    path=relative_file,
+                ),
+            )
+            model_store.add_model(
+                session,
+                row=ModelRow(
+                    id=model_name,
+                    project_id=job.project_id,
+                    owned_by=job.organization_id,
+                    job_id=job.id,
+                    created_at=now,
+                    base_model=base_id,
+                    path=relative_model,
+                ),
+            )
             event_store.add_event(session, job=row, message=f"New fine-tuned model created: {model_name}")
             event_store.add_event(session, job=row, message="The job has successfully completed")
     except TransitionRefused as refused:  # cancelled at the very end: keep nothing of the outcome
@@ -175,7 +218,9 @@ def _fail(db: Database, job_id: str, failure: JobFailure) -> None:
         job = job_store.get_job_any_project(session, job_id=job_id)
         error = {"code": failure.code, "message": str(failure), "param": None}
         try:
-            job_store.transition(session, job=job, action="fail", error=error, finished_at=ids.now(), estimated_finish=None)
+            job_store.transition(
+                session, job=job, action="fail", error=error, finished_at=ids.now(), estimated_finish=None
+            )
         except TransitionRefused:
             return
         event_store.add_event(session, job=job, level="error", message=str(failure))

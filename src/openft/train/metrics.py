@@ -31,7 +31,11 @@ MESSAGE_LABELS = (
 def named(logs: dict, method: str, prefix: str, *, log_prefix: str = "") -> dict:
     """The figures of a TRL log (keys ``log_prefix`` + key, e.g. ``eval_loss``) as ``prefix`` + name."""
     names = LOG_NAMES[method].items()
-    return {f"{prefix}{name}": logs[log_prefix + key] for key, name in names if logs.get(log_prefix + key) is not None}
+    return {
+        f"{prefix}{name}": logs[log_prefix + key]
+        for key, name in names
+        if logs.get(log_prefix + key) is not None
+    }
 
 
 def prefixed(figures: dict, prefix: str) -> dict:

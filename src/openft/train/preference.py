@@ -50,7 +50,11 @@ def truncate_pair(pair: dict, max_length: int) -> dict:
     """Prompt + answer cut to ``max_length`` tokens from the end, for both answers."""
     prompt = pair["prompt_ids"][:max_length]
     room = max_length - len(prompt)
-    return {"prompt_ids": prompt, "chosen_ids": pair["chosen_ids"][:room], "rejected_ids": pair["rejected_ids"][:room]}
+    return {
+        "prompt_ids": prompt,
+        "chosen_ids": pair["chosen_ids"][:room],
+        "rejected_ids": pair["rejected_ids"][:room],
+    }
 
 
 def longest(pair: dict) -> int:

@@ -42,7 +42,13 @@ class JobProgress:
             job = job_store.get_job_any_project(session, job_id=self.job_id)
             job.estimated_finish = ids.now() + int(remaining) + 1
             data = {"step": step, "total_steps": self.total_steps, **metrics}
-            event_store.add_event(session, job=job, type="metrics", message=step_message(step, self.total_steps, metrics), data=data)
+            event_store.add_event(
+                session,
+                job=job,
+                type="metrics",
+                message=step_message(step, self.total_steps, metrics),
+                data=data,
+            )
 
     def on_epoch_end(self, step: int, epoch: int, metrics: dict) -> None:
         pass  # the step's metrics event already carries the full_valid_* figures
@@ -54,16 +60,34 @@ class JobProgress:
         relative = str(Path(path).resolve().relative_to(self.storage.root))
         with self.db.write() as session:
             job = job_store.get_job_any_project(session, job_id=self.job_id)
-            checkpoint_store.add_checkpoint(session, row=CheckpointRow(
-                id=ids.checkpoint_id(), job_pk=job.pk, created_at=ids.now(), step_number=step, model_name=name,
-                metrics={"step": step, **metrics}, path=relative,
-            ))
-            model_store.add_model(session, row=ModelRow(
-                id=name, project_id=job.project_id, owned_by=job.organization_id, job_id=job.id,
-                created_at=ids.now(), base_model=self.base_model, path=relative,
-            ))
+            checkpoint_store.add_checkpoint(
+                session,
+                row=CheckpointRow(
+                    id=ids.checkpoint_id(),
+                    job_pk=job.pk,
+                    created_at=ids.now(),
+                    step_number=step,
+                    model_name=name,
+                    metrics={"step": step, **metrics},
+                    path=relative,
+                ),
+            )
+            model_store.add_model(
+                session,
+                row=ModelRow(
+                    id=name,
+                    project_id=job.project_id,
+                    owned_by=job.organization_id,
+                    job_id=job.id,
+                    created_at=ids.now(),
+                    base_model=self.base_model,
+                    path=relative,
+                ),
+            )
             self._forget_pruned(session, job)
-            event_store.add_event(session, job=job, message=f"Checkpoint created at step {step} with Snapshot ID: {name}")
+            event_store.add_event(
+                session, job=job, message=f"Checkpoint created at step {step} with Snapshot ID: {name}"
+            )
 
     def _forget_pruned(self, session, job) -> None:
         """The trainer keeps the last three checkpoints on disk; drop the rows of the others."""

@@ -14,9 +14,17 @@ import io
 COLUMNS = {
     "supervised": ("step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"),
     "dpo": (
-        "step", "train_loss", "train_rewards_chosen", "train_rewards_rejected", "train_reward_margin",
-        "train_reward_accuracy", "valid_loss", "valid_rewards_chosen", "valid_rewards_rejected",
-        "valid_reward_margin", "valid_reward_accuracy",
+        "step",
+        "train_loss",
+        "train_rewards_chosen",
+        "train_rewards_rejected",
+        "train_reward_margin",
+        "train_reward_accuracy",
+        "valid_loss",
+        "valid_rewards_chosen",
+        "valid_rewards_rejected",
+        "valid_reward_margin",
+        "valid_reward_accuracy",
     ),
 }
 SOURCES = {"train_accuracy": "train_mean_token_accuracy"}

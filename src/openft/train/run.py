@@ -99,14 +99,23 @@ def peft_config(spec: TrainSpec, model) -> LoraConfig | None:
         return None
     lora = spec.lora
     return LoraConfig(
-        r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules,
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
         task_type="CAUSAL_LM",
     )
 
 
 def reporter_callback(
-    spec: TrainSpec, reporter: Reporter, tokenizer, hparams: dict, n_examples: int, *,
-    validator: Validator | None, method: str,
+    spec: TrainSpec,
+    reporter: Reporter,
+    tokenizer,
+    hparams: dict,
+    n_examples: int,
+    *,
+    validator: Validator | None,
+    method: str,
 ) -> ReporterCallback:
     """The callback reporting every step, checkpointing each epoch end, and honouring cancel and pause."""
     steps_per_epoch, total_steps = plan_steps(n_examples, hparams["batch_size"], hparams["n_epochs"])
@@ -114,7 +123,9 @@ def reporter_callback(
         reporter,
         steps_per_epoch=steps_per_epoch,
         n_epochs=hparams["n_epochs"],
-        save_checkpoint=lambda model, step: checkpoints.save_checkpoint(model, tokenizer, checkpoint_root(spec), step),
+        save_checkpoint=lambda model, step: checkpoints.save_checkpoint(
+            model, tokenizer, checkpoint_root(spec), step
+        ),
         validator=validator,
         valid_interval=spec.valid_interval or max(1, total_steps // VALIDATIONS_PER_RUN),
         method=method,

@@ -9,9 +9,9 @@ end, and save the final adapter or weights. The steps shared with DPO live in ru
 
 from functools import partial
 
-from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
+from datasets import Dataset
 from openft.train import run
 from openft.train.collator import Collator
 from openft.train.data import tokenize_rows

@@ -11,8 +11,8 @@ the training mode they found it in.
 from collections.abc import Callable
 
 import torch
-from datasets import Dataset
 
+from datasets import Dataset
 from openft.train.collator import Collator
 from openft.train.data import IGNORE_INDEX
 from openft.train.metrics import named, prefixed
@@ -97,7 +97,9 @@ def _restore(control, flags: dict) -> None:
 def _batch_totals(model, batch: dict) -> torch.Tensor:
     device = next(model.parameters()).device
     labels = batch["labels"][:, 1:].to(device)
-    logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
+    logits = model(
+        input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)
+    ).logits
     logits = logits[:, :-1].float()
     scored = labels != IGNORE_INDEX
     loss = torch.nn.functional.cross_entropy(
