@@ -32,7 +32,26 @@ from openft.graders.sample import sample_from_text  # noqa: E402
 from openft.graders.sandbox import Sandbox  # noqa: E402
 from openft.schemas.graders import parse_grader  # noqa: E402
 
-WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "seven", "wizards", "quietly", "hex", "bold", "jumbo", "vexing", "zebras"]
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "while",
+    "seven",
+    "wizards",
+    "quietly",
+    "hex",
+    "bold",
+    "jumbo",
+    "vexing",
+    "zebras",
+]
 METRICS = [
     "fuzzy_match",
     "bleu",
@@ -116,15 +135,13 @@ def model_context(data_dir: Path) -> GradeContext:
     from openft.catalog import Catalog
     from openft.config import Settings
     from openft.graders.engine_client import EngineModelClient
-    from openft.serve.inference import LazyEngine
-    from openft.serve.registry import Registry
+    from openft.serve.engine import LazyEngine
     from openft.storage import Storage
 
     settings = Settings(data_dir=data_dir)
-    catalog, engine = Catalog(settings), LazyEngine(settings)
-    registry = Registry(settings, catalog, Storage(data_dir))
+    catalog, engine = Catalog(settings, Storage(data_dir)), LazyEngine(settings)
     client = EngineModelClient(
-        lambda name: registry.resolve(None, project_id="bench", name=name),
+        lambda name: catalog.locate(None, project_id="bench", name=name),
         engine.get,
         lambda name: catalog.resolve(name).shown,
     )

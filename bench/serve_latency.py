@@ -48,7 +48,7 @@ PROMPTS = [
 def make_adapter(model_path: str, out: Path) -> Path:
     from peft import LoraConfig, get_peft_model
 
-    from openft.train.models import load_model_and_tokenizer
+    from openft.lm.loading import load_model_and_tokenizer
 
     model, tokenizer = load_model_and_tokenizer(model_path)
     config = LoraConfig(
@@ -248,8 +248,8 @@ def main() -> None:
     import torch
     from peft import PeftModel
 
-    from openft.serve.engine import engine_threads
-    from openft.train.models import builtin_model_dir, load_model_and_tokenizer
+    from openft.serve.transformers_engine import engine_threads
+    from openft.lm.loading import builtin_model_dir, load_model_and_tokenizer
 
     threads = args.threads or engine_threads()
     torch.set_num_threads(threads)

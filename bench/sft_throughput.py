@@ -209,7 +209,7 @@ def main() -> None:
     if args.baseline:
         return run_baseline(args)
 
-    from openft.train.models import builtin_model_dir
+    from openft.lm.loading import builtin_model_dir
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="openft-bench-"))
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ def data_dir(request, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def builtin_dir(data_dir) -> Path:
-    from openft.train.models import builtin_model_dir
+    from openft.lm.loading import builtin_model_dir
 
     return builtin_model_dir(data_dir)
 

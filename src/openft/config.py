@@ -31,7 +31,7 @@ class BaseModelConfig(BaseModel):
 
     source: str = "builtin"
     full_finetune: bool = False
-    base_learning_rate: float = 2e-4
+    base_learning_rate: float | None = None  # None: 2e-4 for LoRA, 2e-5 for a full fine-tune
     context_length: int = 2048
     created: int = 1730419200
     owned_by: str = "openft"

@@ -7,6 +7,7 @@ process that has not stopped ``stop_grace_seconds`` after the job left ``running
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -18,11 +19,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from openft import ids, queue
+from openft import queue
 from openft.config import SETTINGS_ENV, Settings
 from openft.storage import Storage
-from openft.store import events as event_store
 from openft.store import jobs as job_store
+from openft.store import lifecycle
 from openft.store.db import Database
 from openft.store.transitions import RUNNING, TransitionRefused
 
@@ -130,14 +131,8 @@ class Worker:
                 return
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
             message = f"The training process {how} before the job finished. See the server log for details."
-            try:
-                error = {"code": "training_process_died", "message": message, "param": None}
-                job_store.transition(
-                    session, job=job, action="fail", error=error, finished_at=ids.now(), estimated_finish=None
-                )
-            except TransitionRefused:
-                return
-            event_store.add_event(session, job=job, level="error", message=message)
+            with contextlib.suppress(TransitionRefused):
+                lifecycle.fail(session, job=job, code="training_process_died", message=message)
 
     def shutdown(self) -> None:
         """Stop our trainers; their jobs go back to the queue for another worker (or our restart)."""
@@ -153,26 +148,14 @@ class Worker:
         for job_id in list(self.children):
             with self.db.write() as session:
                 job = job_store.get_job_any_project(session, job_id=job_id)
-                try:
-                    job_store.transition(
-                        session, job=job, action="requeue", worker_id=None, estimated_finish=None
-                    )
-                    event_store.add_event(
-                        session,
-                        job=job,
-                        level="warn",
-                        message="The worker shut down; the job was put back in the queue.",
-                    )
-                except TransitionRefused:
-                    pass
+                with contextlib.suppress(TransitionRefused):
+                    lifecycle.requeue(session, job=job, reason="The worker shut down")
         self.children.clear()
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 class WorkerThread:

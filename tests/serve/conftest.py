@@ -8,6 +8,8 @@ fast tests compare; the built-in model's real answers are the e2e tests' busines
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from support.clients import sync_client

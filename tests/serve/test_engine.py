@@ -19,7 +19,7 @@ from openft.serve.generation import (
     GenerationJob,
     Sampling,
 )
-from openft.serve.registry import ModelTarget
+from openft.catalog import ModelTarget
 
 pytestmark = pytest.mark.serve
 
@@ -36,7 +36,7 @@ def targets(tiny_model_dir, tiny_artifacts) -> dict[str, ModelTarget]:
 
 
 def new_engine(tmp_path, **options):
-    from openft.serve.engine import TransformersEngine
+    from openft.serve.transformers_engine import TransformersEngine
 
     return TransformersEngine(tmp_path, **options)
 

@@ -37,13 +37,13 @@ def test_auto_picks_the_transformers_engine_without_vllm(monkeypatch, tmp_path):
 
     from openft.config import Settings
     from openft.errors import ServerError
-    from openft.serve import inference
+    from openft.serve import engine
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a)
     )
-    engine = inference.create_engine(Settings(data_dir=tmp_path, serve_max_adapters=3))
+    engine = engine.create_engine(Settings(data_dir=tmp_path, serve_max_adapters=3))
     assert engine.name == "transformers" and engine.pool.max_adapters == 3
     with pytest.raises(ServerError, match="vLLM is not installed"):
-        inference.create_engine(Settings(data_dir=tmp_path, serve_engine="vllm"))
+        engine.create_engine(Settings(data_dir=tmp_path, serve_engine="vllm"))

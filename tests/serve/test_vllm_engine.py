@@ -32,7 +32,7 @@ from openft.serve.generation import (
     Sampling,
     TextPrompt,
 )
-from openft.serve.registry import ModelTarget
+from openft.catalog import ModelTarget
 
 pytestmark = pytest.mark.serve
 

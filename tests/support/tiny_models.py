@@ -37,7 +37,7 @@ def save_adapter(tiny_model_dir: Path, path: Path, seed: int) -> Path:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from openft.train.models import load_model_and_tokenizer
+    from openft.lm.loading import load_model_and_tokenizer
 
     model, tokenizer = load_model_and_tokenizer(tiny_model_dir)
     torch.manual_seed(seed)
@@ -52,7 +52,7 @@ def save_adapter(tiny_model_dir: Path, path: Path, seed: int) -> Path:
 def save_full_model(tiny_model_dir: Path, path: Path, seed: int) -> Path:
     import torch
 
-    from openft.train.models import load_model_and_tokenizer
+    from openft.lm.loading import load_model_and_tokenizer
 
     model, tokenizer = load_model_and_tokenizer(tiny_model_dir)
     torch.manual_seed(seed)

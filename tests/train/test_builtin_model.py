@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("trl")
 
-from openft.train import models
-from openft.train.models import (
+from openft.lm import loading
+from openft.lm.loading import (
     builtin_model_dir,
     fix_pad_token,
     load_model_and_tokenizer,
@@ -39,7 +39,7 @@ def test_concurrent_first_uses_convert_into_one_complete_directory(tmp_path, mon
         time.sleep(0.2)
         (out_dir / "config.json").write_text("{}")
 
-    monkeypatch.setattr(models, "convert_gguf", slow_convert)
+    monkeypatch.setattr(loading, "convert_gguf", slow_convert)
     results = []
     threads = [threading.Thread(target=lambda: results.append(builtin_model_dir(tmp_path))) for _ in range(3)]
     for thread in threads:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from support.train_specs import train_spec
+
 pytest.importorskip("trl")
 
 from openft.train.data import IGNORE_INDEX, tokenize_chat
@@ -44,16 +46,19 @@ def spec(tiny_model_dir, data_dir, tmp_path, write_jsonl):
 
     def make(rows=PAIRS, **overrides) -> TrainSpec:
         fields = dict(
-            model_source=str(tiny_model_dir),
+            source=str(tiny_model_dir),
             data_dir=data_dir,
             output_dir=tmp_path / "job",
             training_file=write_jsonl(rows),
+            method="dpo",
             fmt="preference",
             hyperparameters={"n_epochs": 1, "batch_size": 5},
             learning_rate=1e-2,
             seed=7,
         )
-        return TrainSpec(**{**fields, **overrides})
+        if overrides.get("fmt") == "chat":
+            fields["method"] = "supervised"
+        return train_spec(**{**fields, **overrides})
 
     return make
 
@@ -117,15 +122,15 @@ def test_run_reports_dpo_metrics_validates_checkpoints_and_saves_an_adapter(spec
     ]
     assert metrics[-1]["full_valid_reward_margin"] > metrics[1]["full_valid_reward_margin"] > 0
     assert [e[1] for e in reporter.of("checkpoint")] == [2, 4]
-    assert result.hyperparameters == {
+    assert spec().plan.hyperparameters == {
         "batch_size": 5,
         "learning_rate_multiplier": 1.0,
-        "n_epochs": 2,
+        "n_epochs": 1,
         "beta": 0.1,
     }
     assert result.final_dir == Path(spec().output_dir) / "final" and result.steps == 4
     assert sorted(p.name for p in result.final_dir.iterdir() if p.is_dir()) == []  # the adapter alone
-    PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(spec().model_source), result.final_dir)
+    PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(spec().model.source), result.final_dir)
 
 
 def test_dpo_on_an_sft_adapter_trains_it_further_against_the_sft_model(
@@ -178,7 +183,7 @@ def test_a_full_fine_tune_continues_full_weights_against_a_frozen_copy(
         spec(rows=PREFERRED_CHATS, fmt="chat", full_finetune=True, output_dir=tmp_path / "sft"),
         new_reporter(),
     )
-    result = train_dpo(spec(model_source=str(sft.final_dir), full_finetune=True), reporter)
+    result = train_dpo(spec(weights_dir=sft.final_dir, full_finetune=True), reporter)
 
     metrics = step_metrics(reporter)
     assert metrics[0]["train_reward_margin"] == 0 and metrics[1]["train_reward_margin"] > 0

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from support.train_specs import train_spec
+
 pytest.importorskip("trl")
 
 from openft.train.checkpoints import list_checkpoints
@@ -24,7 +26,7 @@ def spec(tiny_model_dir, data_dir, tmp_path, write_jsonl):
 
     def make(rows=ANSWERED, **overrides) -> TrainSpec:
         fields = dict(
-            model_source=str(tiny_model_dir),
+            source=str(tiny_model_dir),
             data_dir=data_dir,
             output_dir=tmp_path / "job",
             training_file=write_jsonl(rows),
@@ -32,7 +34,7 @@ def spec(tiny_model_dir, data_dir, tmp_path, write_jsonl):
             learning_rate=1e-2,
             seed=7,
         )
-        return TrainSpec(**{**fields, **overrides})
+        return train_spec(**{**fields, **overrides})
 
     return make
 
@@ -63,14 +65,12 @@ def test_run_reports_every_step_checkpoints_each_epoch_and_saves_a_loadable_adap
     assert [p.name for p in list_checkpoints(root)] == ["step-4", "step-6", "step-8"]
 
     assert (result.steps, result.stopped, result.final_dir) == (8, None, root.parent / "final")
-    assert result.metrics == reporter.of("step")[-1][2]
-    assert result.hyperparameters == {"batch_size": 5, "learning_rate_multiplier": 1.0, "n_epochs": 4}
     tokenizer = AutoTokenizer.from_pretrained(result.final_dir)
     assert tokenizer.pad_token != "<|im_end|>"
     per_epoch = sum(len(tokenizer.apply_chat_template(row["messages"])["input_ids"]) for row in ANSWERED)
     assert result.trained_tokens == 4 * per_epoch
     for adapter in (result.final_dir, checkpoint_dir(spec, 8)):
-        base = AutoModelForCausalLM.from_pretrained(spec().model_source)
+        base = AutoModelForCausalLM.from_pretrained(spec().model.source)
         tuned = PeftModel.from_pretrained(base, adapter)
         assert tuned.peft_config["default"].r == 8
         assert AutoTokenizer.from_pretrained(adapter).pad_token == "<|endoftext|>"
@@ -167,8 +167,8 @@ def test_the_builtin_model_tunes_and_still_ends_its_answers(data_dir, tmp_path, 
         }
         for i in range(10)
     ]
-    spec = TrainSpec(
-        model_source="builtin",
+    spec = train_spec(
+        source="builtin",
         data_dir=data_dir,
         output_dir=tmp_path / "job",
         training_file=write_jsonl(rows),

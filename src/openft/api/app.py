@@ -13,7 +13,7 @@ from openft.config import Settings
 from openft.storage import Storage
 from openft.store.db import Database
 from openft.store.migrate import upgrade
-from openft.validator import ValidatorThread
+from openft.validation_stage import ValidationThread
 from openft.worker import Worker, WorkerThread
 
 
@@ -22,7 +22,7 @@ def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.resolved_database_url)
     upgrade(db)
     storage = Storage(settings.data_dir)
-    validator = ValidatorThread(db, storage, settings.validator_poll_seconds)
+    validator = ValidationThread(db, storage, settings.validator_poll_seconds)
     worker = WorkerThread(Worker(settings, db, storage)) if settings.embedded_worker else None
 
     @asynccontextmanager
@@ -42,7 +42,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.worker = worker
     app.state.services = Services(
-        settings=settings, db=db, storage=storage, catalog=Catalog(settings), wake_validator=validator.wake
+        settings=settings,
+        db=db,
+        storage=storage,
+        catalog=Catalog(settings, storage),
+        wake_validator=validator.wake,
     )
     errors.install(app)
     v1 = APIRouter(prefix="/v1")

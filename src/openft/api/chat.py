@@ -1,6 +1,6 @@
 """/v1/chat/completions and /v1/completions: answers from base, fine-tuned and checkpoint models.
 
-The model name resolves within the caller's project (``serve.registry``); the engine is created
+The model name resolves within the caller's project (``catalog``); the engine is created
 on the first request (the ML stack loads then, never at start-up). A reply waits for the engine
 to accept the job, so bad prompts and unknown models are plain 4xx; a streamed reply is
 server-sent events ending with ``data: [DONE]``, and an error after the first byte is sent as a
@@ -21,13 +21,12 @@ from openft import ids
 from openft.api.chat_reply import ChatReply
 from openft.api.completion_reply import CompletionReply
 from openft.api.deps import Caller, Svc
-from openft.api.generation import chat_job, completion_job, used_tools
+from openft.api.completion_requests import chat_job, completion_job, used_tools
 from openft.errors import APIError, ServerError
 from openft.schemas.chat import ChatCompletionRequest
 from openft.schemas.completions import CompletionRequest
 from openft.serve.generation import Failed, GenerationJob
-from openft.serve.inference import Engine, LazyEngine
-from openft.serve.registry import ModelTarget, Registry
+from openft.serve.engine import Engine, LazyEngine
 from openft.serve.stream import Stream
 
 router = APIRouter(tags=["chat"])
@@ -37,7 +36,7 @@ DISCONNECT_POLL_SECONDS = 0.25
 
 @router.post("/chat/completions")
 async def create_chat_completion(body: ChatCompletionRequest, request: Request, svc: Svc, caller: Caller):
-    target = await run_in_threadpool(_resolve, svc, caller.project_id, body.model)
+    target = await run_in_threadpool(svc.locate_model, caller.project_id, body.model)
     job = chat_job(body, target)
     reply = ChatReply(
         body, used_tools(body), completion_id="chatcmpl-" + ids.random_token(29), created=ids.now()
@@ -47,17 +46,10 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request, 
 
 @router.post("/completions")
 async def create_completion(body: CompletionRequest, request: Request, svc: Svc, caller: Caller):
-    target = await run_in_threadpool(_resolve, svc, caller.project_id, body.model)
+    target = await run_in_threadpool(svc.locate_model, caller.project_id, body.model)
     job = completion_job(body, target)
     reply = CompletionReply(body, completion_id="cmpl-" + ids.random_token(29), created=ids.now())
     return await _answer(request, job, reply, streaming=bool(body.stream))
-
-
-def _resolve(svc, project_id: str, name: str) -> ModelTarget:
-    with svc.db.read() as session:
-        return Registry(svc.settings, svc.catalog, svc.storage).resolve(
-            session, project_id=project_id, name=name
-        )
 
 
 def _engine(request: Request) -> Engine:

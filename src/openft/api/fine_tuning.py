@@ -14,6 +14,7 @@ from openft.store import checkpoints as checkpoint_store
 from openft.store import events as event_store
 from openft.store import files as file_store
 from openft.store import jobs as job_store
+from openft.store import lifecycle
 from openft.store import models as model_store
 from openft.store.tables import JobRow
 from openft.store.transitions import TransitionRefused
@@ -162,29 +163,17 @@ def retrieve_job(job_id: str, svc: Svc, caller: Caller):
         return job_object(_job(session, caller, job_id))
 
 
-USER_ACTIONS = {
-    "cancel": ("Fine-tuning job cancelled", True),
-    "pause": ("Fine-tuning job paused", False),
-    "resume": ("Fine-tuning job resumed", False),
-}
-
-
 def _act(svc, caller, job_id: str, action: str) -> FineTuningJob:
-    message, finishes = USER_ACTIONS[action]
     with svc.db.write() as session:
         job = _job(session, caller, job_id)
-        fields = {"finished_at": ids.now(), "estimated_finish": None} if finishes else {}
-        if action == "pause":
-            fields["estimated_finish"] = None
         try:
-            job_store.transition(session, job=job, action=action, **fields)
+            lifecycle.user_action(session, job=job, action=action)
         except TransitionRefused as refused:
             raise InvalidRequest(
                 f"Cannot {action} job {job_id}: its status is '{refused.status}'.",
                 param="fine_tuning_job_id",
                 code="invalid_job_status",
             ) from None
-        event_store.add_event(session, job=job, message=message)
         return job_object(job)
 
 

@@ -34,7 +34,6 @@ from openft.schemas.grader_runs import (
     ValidateGraderResponse,
 )
 from openft.schemas.graders import parse_grader
-from openft.serve.registry import Registry
 
 router = APIRouter(tags=["graders"])
 GRADING_THREADS = 8
@@ -77,13 +76,10 @@ def _grading(request: Request) -> tuple[GradeContext, ThreadPoolExecutor]:
 
 
 def _engine_client(request: Request, svc, project_id: str) -> ModelClient:
-    def resolve(name: str):
-        with svc.db.read() as session:
-            registry = Registry(svc.settings, svc.catalog, svc.storage)
-            return registry.resolve(session, project_id=project_id, name=name)
-
     def shown(name: str) -> str:
         resolved = svc.catalog.resolve(name)
         return resolved.shown if resolved is not None else name
 
-    return EngineModelClient(resolve, lambda: chat._engine(request), shown)
+    return EngineModelClient(
+        lambda name: svc.locate_model(project_id, name), lambda: chat._engine(request), shown
+    )

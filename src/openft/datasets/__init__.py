@@ -8,6 +8,6 @@ report.errors lists every row error of the file (line, field, message), not just
 """
 
 from openft.datasets.report import DatasetReport, JobFileError, RowError
-from openft.datasets.validation import validate_dataset
+from openft.datasets.scan import validate_dataset
 
 __all__ = ["DatasetReport", "JobFileError", "RowError", "validate_dataset"]

@@ -37,3 +37,15 @@ def parse_row(raw: bytes) -> dict[str, Any] | str:
     if not isinstance(value, dict):
         return "Expected a JSON object"
     return value
+
+
+def read_objects(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every row of a file that validation accepted, read exactly as validation read it (a UTF-8
+    BOM, CRLF line ends and blank lines are fine); ValueError naming the line if one is not an
+    object (the file changed since it was validated)."""
+    rows = []
+    for number, row in read_rows(path):
+        if isinstance(row, str):
+            raise ValueError(f"line {number} of {os.fspath(path)}: {row}")
+        rows.append(row)
+    return rows

@@ -343,7 +343,12 @@ _GRADERS: dict[str, type[BaseModel]] = {**_SUB_GRADERS, "multi": MultiGrader}
 _FINE_TUNING = {tag: model for tag, model in _GRADERS.items() if tag != "label_model"}
 
 Grader = Annotated[
-    StringCheckGrader | TextSimilarityGrader | PythonGrader | ScoreModelGrader | LabelModelGrader | MultiGrader,
+    StringCheckGrader
+    | TextSimilarityGrader
+    | PythonGrader
+    | ScoreModelGrader
+    | LabelModelGrader
+    | MultiGrader,
     Field(discriminator="type"),
     _dispatch(_GRADERS, {}),
 ]

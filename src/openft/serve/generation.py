@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from openft.serve.registry import ModelTarget
+from openft.catalog import ModelTarget
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
+from openft.catalog import ModelTarget
 from openft.serve.adapters import AdapterSet
 from openft.serve.constraints import GrammarCompiler
 from openft.serve.lru import PinnedLRU
-from openft.serve.registry import ModelTarget
 
 MAX_FULL_MODELS = 2
 
@@ -79,7 +79,7 @@ class ModelPool:
 
     def base(self, target: ModelTarget) -> LoadedModel:
         if target.base_id not in self.bases:
-            from openft.train.models import resolve_model_path
+            from openft.lm.loading import resolve_model_path
 
             self.bases[target.base_id] = self._load(
                 resolve_model_path(target.base_source, self.data_dir), target
@@ -87,7 +87,7 @@ class ModelPool:
         return self.bases[target.base_id]
 
     def _load(self, path, target: ModelTarget) -> LoadedModel:
-        from openft.train.models import context_length, load_model_and_tokenizer
+        from openft.lm.loading import load_model_and_tokenizer, sequence_limit, stop_token_ids
 
         model, tokenizer = load_model_and_tokenizer(path, dtype=self.dtype)
         model.to(self.device).eval()
@@ -98,7 +98,7 @@ class ModelPool:
             tokenizer=tokenizer,
             adapters=AdapterSet(model, self.max_adapters),
             stop_ids=stops,
-            context_length=min(target.context_length, context_length(model)),
+            context_length=sequence_limit(model, target.context_length),
             vocab_size=vocab,
             device=self.device,
             grammar=GrammarCompiler(tokenizer, vocab, eos),
@@ -106,12 +106,3 @@ class ModelPool:
             if "cache" in inspect.signature(model.forward).parameters
             else "past_key_values",
         )
-
-
-def stop_token_ids(tokenizer, model) -> frozenset[int]:
-    """The tokens that end an answer: the tokenizer's and the generation config's end tokens."""
-    generation = model.generation_config.eos_token_id if model.generation_config is not None else None
-    ids = set()
-    for value in (tokenizer.eos_token_id, model.config.eos_token_id, generation):
-        ids.update(value if isinstance(value, list) else [value])
-    return frozenset(i for i in ids if i is not None)

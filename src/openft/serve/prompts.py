@@ -12,8 +12,8 @@ from __future__ import annotations
 from jinja2 import TemplateError
 
 from openft.errors import InvalidRequest
+from openft.lm import conversation
 from openft.serve.generation import ChatPrompt, TextPrompt
-from openft.train import conversation
 
 
 def prompt_ids(tokenizer, prompt: ChatPrompt | TextPrompt, vocab_size: int) -> list[int]:

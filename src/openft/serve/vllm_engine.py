@@ -22,12 +22,12 @@ import uuid
 import vllm
 from vllm.lora.request import LoRARequest
 
+from openft.catalog import ModelTarget
 from openft.config import Settings
 from openft.errors import APIError, ServerError
 from openft.serve.admission import choice_seed, token_budget
 from openft.serve.generation import Accepted, Completed, Delta, Failed, Finished, GenerationJob, TokenLogprob
 from openft.serve.prompts import prompt_ids, prompt_text
-from openft.serve.registry import ModelTarget
 from openft.serve.stream import Stream
 
 log = logging.getLogger("openft.serve")
@@ -132,7 +132,7 @@ class VLLMEngine:
         return self._models[path]
 
     def _base_path(self, target: ModelTarget) -> str:
-        from openft.train.models import resolve_model_path
+        from openft.lm.loading import resolve_model_path
 
         return resolve_model_path(target.base_source, self.settings.data_dir)
 

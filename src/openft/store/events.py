@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openft import ids
 from openft.store.pages import Page, paginate
 from openft.store.tables import EventRow, JobRow
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as every database can store it: lone surrogates (a ``"\\ud800"`` escape in a JSONL
+    key, quoted back in an error) and NUL characters (PostgreSQL text refuses them) become U+FFFD."""
+    return UNSTORABLE.sub("\ufffd", text)
 
 
 def add_event(
@@ -25,7 +35,7 @@ def add_event(
         created_at=ids.now(),
         level=level,
         type=type,
-        message=message,
+        message=storable(message),
         data=data,
     )
     session.add(row)

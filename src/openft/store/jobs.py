@@ -1,7 +1,8 @@
 """Fine-tuning job rows and their state changes.
 
 Every status change goes through :func:`transition`, a conditional UPDATE guarded by the status the
-transition table allows it from, so two processes can never both move the same job.
+transition table allows it from, so two processes can never both move the same job; the moves
+themselves (with what each sets and its event) are in ``lifecycle.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from openft.store import transitions
 from openft.store.pages import Page, paginate, scoped
 from openft.store.tables import JobRow
+from openft.store.transitions import RUNNING
 
 
 def add_job(session: Session, *, row: JobRow) -> JobRow:
@@ -48,6 +50,28 @@ def list_jobs(
 
 def jobs_in_status(session: Session, *, status: str, limit: int = 50) -> list[JobRow]:
     query = select(JobRow).where(JobRow.status == status).order_by(JobRow.pk).limit(limit)
+    return list(session.scalars(query))
+
+
+def job_ids_in_status(session: Session, *, status: str, limit: int = 50) -> list[str]:
+    """The ids of the oldest jobs in ``status`` (the queue's candidates, oldest first)."""
+    query = select(JobRow.id).where(JobRow.status == status).order_by(JobRow.pk).limit(limit)
+    return list(session.scalars(query))
+
+
+def touch_heartbeats(session: Session, *, job_ids: list[str], worker_id: str, now: int) -> None:
+    """A worker's sign of life for the running jobs it holds."""
+    session.execute(
+        update(JobRow)
+        .where(JobRow.id.in_(job_ids), JobRow.worker_id == worker_id, JobRow.status == RUNNING)
+        .values(heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def stalled_job_ids(session: Session, *, cutoff: int) -> list[str]:
+    """Running jobs whose worker has not heart-beaten since ``cutoff``."""
+    query = select(JobRow.id).where(JobRow.status == RUNNING, JobRow.heartbeat_at < cutoff)
     return list(session.scalars(query))
 
 

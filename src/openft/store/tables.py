@@ -75,6 +75,9 @@ class JobRow(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     method: Mapped[dict] = mapped_column(JSON)  # {"type": ..., "<type>": {...}} as requested
     hyperparameters: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # resolved, once running
+    # What the validation stage learned of each file, for the trainer: {"training": {"file_id",
+    # "format", "n_examples"}, "validation": {...} or absent}; None until the files are validated.
+    validated_files: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     integrations: Mapped[list | None] = mapped_column(JSON, nullable=True)
     metadata_: Mapped[dict | None] = mapped_column("metadata", JSON(none_as_null=True), nullable=True)
     fine_tuned_model: Mapped[str | None] = mapped_column(String(512), nullable=True)

@@ -18,7 +18,6 @@ TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
 TRANSITIONS: dict[str, dict[str, str]] = {
     "validate": {VALIDATING: QUEUED},
-    "reject": {VALIDATING: FAILED},
     "start": {QUEUED: RUNNING},
     "requeue": {RUNNING: QUEUED},  # a worker vanished; another one picks the job up
     "succeed": {RUNNING: SUCCEEDED},

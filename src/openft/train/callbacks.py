@@ -1,7 +1,7 @@
 """Callbacks: a transformers TrainerCallback that reports a run through a Reporter.
 
 Per step, in the Trainer's order: ``on_step_end`` scores validation (a mini-batch every
-``valid_interval`` steps, the full set at each epoch end), then ``on_log`` (every step, since
+``plan.valid_interval`` steps, the full set at each epoch end), then ``on_log`` (every step, since
 logging_steps=1) reports the step's metrics (named per method, see metrics.py), closes an
 epoch (report + checkpoint) when the step is an epoch's last, and asks the reporter whether to
 stop: "cancel" stops after this step, "pause" saves a checkpoint first.
@@ -12,9 +12,10 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from openft.train.evaluation import Validator
+from openft.train.hparams import TrainPlan
 from openft.train.metrics import named
 from openft.train.reporter import PAUSE, Reporter
-from openft.train.validation import Validator
 
 SaveCheckpoint = Callable[[object, int], Path]
 
@@ -24,21 +25,17 @@ class ReporterCallback(TrainerCallback):
         self,
         reporter: Reporter,
         *,
-        steps_per_epoch: int,
-        n_epochs: int,
+        plan: TrainPlan,
         save_checkpoint: SaveCheckpoint,
         validator: Validator | None = None,
-        valid_interval: int = 1,
         method: str = "supervised",
     ):
         self.reporter = reporter
         self.method = method
-        self.steps_per_epoch = steps_per_epoch
-        self.n_epochs = n_epochs
+        self.plan = plan
+        self.steps_per_epoch = plan.steps_per_epoch
         self.save_checkpoint = save_checkpoint
         self.validator = validator
-        self.valid_interval = max(1, valid_interval)
-        self.last_metrics: dict = {}
         self.last_step = 0
         self.stopped: str | None = None
         self._valid_metrics: dict = {}
@@ -46,9 +43,9 @@ class ReporterCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.reporter.on_start(
-            total_steps=self.steps_per_epoch * self.n_epochs,
-            steps_per_epoch=self.steps_per_epoch,
-            n_epochs=self.n_epochs,
+            total_steps=self.plan.total_steps,
+            steps_per_epoch=self.plan.steps_per_epoch,
+            n_epochs=self.plan.n_epochs,
         )
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
@@ -56,7 +53,7 @@ class ReporterCallback(TrainerCallback):
         if self.validator is not None:
             step = state.global_step
             self._valid_metrics = self.validator.scores(
-                model, mini_batch=step % self.valid_interval == 0, full=self._is_epoch_end(step)
+                model, mini_batch=step % self.plan.valid_interval == 0, full=self._is_epoch_end(step)
             )
 
     def on_log(self, args, state, control, logs=None, model=None, **kwargs):
@@ -64,7 +61,7 @@ class ReporterCallback(TrainerCallback):
             return  # an evaluation or the end-of-training summary (train_loss), not a step
         step = state.global_step
         metrics = {**named(logs, self.method, "train_"), **self._valid_metrics}
-        self.last_step, self.last_metrics = step, metrics
+        self.last_step = step
         self.reporter.on_step(step, metrics)
         if self._is_epoch_end(step):
             self.reporter.on_epoch_end(step, step // self.steps_per_epoch, metrics)

@@ -1,4 +1,4 @@
-"""Data: validated JSONL rows turned into tokenized training examples.
+"""Data: validated JSONL rows (read by ``datasets.jsonl``) turned into tokenized training examples.
 
 Each example is ``{"input_ids", "attention_mask", "labels"}`` with labels -100 wherever no loss
 is taken. Chat rows train on assistant answers only (end-of-turn token included, so the tuned
@@ -7,11 +7,9 @@ completion plus an end-of-sequence token. Examples longer than ``max_length`` ar
 from the end, as OpenAI does, and counted. No torch here.
 """
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
-from openft.train import conversation
+from openft.lm import conversation
 
 IGNORE_INDEX = -100
 
@@ -21,12 +19,6 @@ class TokenizedData:
     examples: list[dict]
     n_truncated: int
     n_tokens: int  # tokens the model reads in one epoch of these examples
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    """The rows of a JSONL file (already validated upstream), blank lines skipped."""
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def tokenize_rows(rows: list[dict], tokenizer, *, fmt: str, max_length: int) -> TokenizedData:

@@ -18,11 +18,10 @@ from trl import DPOConfig, DPOTrainer
 
 from datasets import Dataset
 from openft.train import run
-from openft.train.hparams import resolve_hyperparameters
+from openft.train.evaluation import MAX_EVAL_BATCH, PreferenceScorer, Validator
 from openft.train.preference import tokenize_preferences
 from openft.train.reporter import Reporter
 from openft.train.spec import TrainResult, TrainSpec
-from openft.train.validation import MAX_EVAL_BATCH, PreferenceScorer, Validator
 
 
 class PretokenizedDPOTrainer(DPOTrainer):
@@ -37,11 +36,10 @@ def train_dpo(spec: TrainSpec, reporter: Reporter) -> TrainResult:
     tokenize = partial(tokenize_preferences, tokenizer=tokenizer, max_length=max_length)
     train, valid = run.tokenize_files(spec, tokenize, reporter, max_length)
 
-    hparams = resolve_hyperparameters(spec.hyperparameters, n_examples=len(train.examples), method="dpo")
     trainer = PretokenizedDPOTrainer(
         model=model,
-        ref_model=run.load_model(spec)[0] if spec.full_finetune else None,
-        args=_dpo_config(spec, hparams),
+        ref_model=run.load_model(spec)[0] if spec.model.trains_fully else None,
+        args=_dpo_config(spec),
         train_dataset=Dataset.from_list(train.examples),
         processing_class=tokenizer,
         peft_config=run.peft_config(spec, model),
@@ -49,22 +47,22 @@ def train_dpo(spec: TrainSpec, reporter: Reporter) -> TrainResult:
     validator = None
     if valid is not None:
         validator = Validator(
-            valid.examples, batch_size=hparams["batch_size"], score=PreferenceScorer(trainer)
+            valid.examples, batch_size=spec.plan.batch_size, score=PreferenceScorer(trainer)
         )
-    callback = run.reporter_callback(
-        spec, reporter, tokenizer, hparams, len(train.examples), validator=validator, method="dpo"
-    )
+    callback = run.reporter_callback(spec, reporter, tokenizer, validator=validator, method="dpo")
     trainer.add_callback(callback)
-    return run.train_to_end(trainer, callback, spec, tokenizer, train, hparams)
+    return run.train_to_end(trainer, callback, spec, tokenizer, train)
 
 
-def _dpo_config(spec: TrainSpec, hparams: dict) -> DPOConfig:
+def _dpo_config(spec: TrainSpec) -> DPOConfig:
     return DPOConfig(
-        **run.trainer_arguments(spec, hparams),
-        beta=float(hparams["beta"]),
+        **run.trainer_arguments(spec),
+        beta=float(spec.plan.hyperparameters["beta"]),
         loss_type=["sigmoid"],  # the DPO paper's loss
         max_length=None,  # pairs are truncated (and counted) in preference.py
-        precompute_ref_log_probs=False,  # the reference runs beside the policy, so a paused job resumes as it was
-        per_device_eval_batch_size=min(hparams["batch_size"], MAX_EVAL_BATCH),
-        prediction_loss_only=True,  # validation needs the loss and rewards only, not a pass for the full logits
+        # The reference runs beside the policy, so a paused job resumes as it was.
+        precompute_ref_log_probs=False,
+        per_device_eval_batch_size=min(spec.plan.batch_size, MAX_EVAL_BATCH),
+        # Validation needs the loss and rewards only, not a pass for the full logits.
+        prediction_loss_only=True,
     )

@@ -1,12 +1,15 @@
-"""Hyperparameters: resolve OpenAI's "auto" values into numbers, and plan the steps.
+"""Hyperparameters: resolve OpenAI's "auto" values into numbers, and plan the run, once per job.
 
 Pure Python (no torch): the API process imports it. The rules follow the reference,
 section 7: the cookbook's n_epochs heuristic, batch_size about 0.2% of the examples
 capped at 256, and an "auto" learning-rate multiplier of 1.0 on the base model's
-learning rate.
+learning rate (configured per base model, else 2e-4 for LoRA and 2e-5 for a full fine-tune).
+``plan_training`` is the one place a job's numbers are decided: the trainer, its callback
+and the job's progress all read the plan.
 """
 
 import math
+from dataclasses import dataclass
 
 AUTO = "auto"
 
@@ -21,20 +24,74 @@ AUTO_BATCH_FRACTION = 0.002
 AUTO_LEARNING_RATE_MULTIPLIER = 1.0
 AUTO_DPO_BETA = 0.1
 
+LORA_BASE_LEARNING_RATE = 2e-4
+FULL_BASE_LEARNING_RATE = 2e-5
+VALIDATIONS_PER_RUN = 20  # validation mini-batches spread over a run
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """What a run does, decided once: the job shows ``hyperparameters``; the rest follows."""
+
+    hyperparameters: dict  # every "auto" resolved (the OpenAI keys of the method)
+    learning_rate: float  # the optimizer's: the base learning rate times the multiplier
+    n_examples: int
+    steps_per_epoch: int
+    total_steps: int
+    valid_interval: int  # steps between validation mini-batches
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.hyperparameters["batch_size"])
+
+    @property
+    def n_epochs(self) -> int:
+        return int(self.hyperparameters["n_epochs"])
+
+
+def plan_training(
+    requested: dict | None,
+    *,
+    n_examples: int,
+    method: str,
+    full_finetune: bool,
+    base_learning_rate: float | None = None,
+) -> TrainPlan:
+    """The run for ``requested`` hyperparameters ("auto" allowed) on ``n_examples`` examples.
+
+    ``base_learning_rate`` is the base model's configured rate; None picks the default for how
+    the model trains (LoRA or every weight)."""
+    hyperparameters = resolve_hyperparameters(requested, n_examples=n_examples, method=method)
+    steps_per_epoch, total_steps = plan_steps(
+        n_examples, hyperparameters["batch_size"], hyperparameters["n_epochs"]
+    )
+    base = base_learning_rate or default_base_learning_rate(full_finetune=full_finetune)
+    return TrainPlan(
+        hyperparameters=hyperparameters,
+        learning_rate=learning_rate(hyperparameters, base),
+        n_examples=n_examples,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=total_steps,
+        valid_interval=max(1, total_steps // VALIDATIONS_PER_RUN),
+    )
+
+
+def default_base_learning_rate(*, full_finetune: bool) -> float:
+    """A LoRA adapter learns at 2e-4; updating every weight needs a rate ten times smaller."""
+    return FULL_BASE_LEARNING_RATE if full_finetune else LORA_BASE_LEARNING_RATE
+
 
 def resolve_hyperparameters(
     requested: dict | None,
     *,
     n_examples: int,
-    base_learning_rate: float | None = None,
     method: str = "supervised",
 ) -> dict:
     """Return ``requested`` with every "auto" or missing value replaced by a number.
 
     The keys are the OpenAI ones (batch_size, learning_rate_multiplier, n_epochs, and beta
     for "dpo"); explicit values are kept as given. The learning rate itself is not a job
-    field: get it with ``learning_rate(resolved, base_learning_rate)``.
-    ``base_learning_rate`` is accepted for callers that pass it and has no effect here.
+    field: ``plan_training`` derives it.
     """
     requested = dict(requested or {})
     resolved = {

@@ -1,37 +1,41 @@
 """Run one claimed fine-tuning job to its end, inside its own process (``python -m openft.train``).
 
 Reads the job from the store, finds the model it starts from (a base model, or an ft: model it
-continues: lineage.py), resolves its hyperparameters, trains with SFT or DPO, and records the outcome:
-the fine-tuned model, its result file and events on success; ``error`` and an error event on
-failure (never a bare traceback); nothing more when cancelled or paused.
+continues: ``catalog.locate``), plans the run once from the validation stage's result (the files
+are not validated again), trains with the method's recipe, and records the outcome: the
+fine-tuned model, its result file and events on success; ``error`` and an error event on failure
+(never a bare traceback); nothing more when cancelled or paused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from openft import ids
+from openft.catalog import Catalog, ModelTarget, ModelUnavailable
 from openft.config import Settings
-from openft.datasets import validate_dataset
 from openft.storage import Storage
 from openft.store import events as event_store
 from openft.store import files as file_store
 from openft.store import jobs as job_store
+from openft.store import lifecycle
 from openft.store import models as model_store
 from openft.store.db import Database
 from openft.store.tables import FileRow, JobRow, ModelRow
 from openft.store.transitions import RUNNING, TransitionRefused
-from openft.train.hparams import resolve_hyperparameters
-from openft.train.lineage import Lineage, ModelUnavailable, trace
+from openft.train.hparams import TrainPlan, plan_training
 from openft.train.naming import ModelNamer
 from openft.train.progress import JobProgress
+from openft.train.reporter import Reporter
 from openft.train.results import encoded, step_metrics_csv
-from openft.train.spec import TrainSpec, paused_state
+from openft.train.spec import TrainResult, TrainSpec, paused_state
 
 log = logging.getLogger("openft.train")
-TRAINED_METHODS = ("supervised", "dpo")
+Recipe = Callable[[TrainSpec, Reporter], TrainResult]
 
 
 class JobFailure(Exception):
@@ -63,91 +67,97 @@ def run_job(settings: Settings, job_id: str) -> None:
         db.dispose()
 
 
-def _dataset(db, storage, job: JobRow, file_id: str | None, role: str):
-    if file_id is None:
-        return None, None
-    with db.read() as session:
-        row = file_store.get_file(session, project_id=job.project_id, file_id=file_id)
-    if row is None:
-        raise JobFailure(f"The {role} file {file_id} no longer exists.", code=f"invalid_{role}_file")
-    report = validate_dataset(storage.path(row.path), method=job.method["type"], file_id=file_id, role=role)
-    if report.error is not None:
-        raise JobFailure(report.error.message, code=report.error.code)
-    return storage.path(row.path), report
-
-
-def _lineage(settings: Settings, db: Database, storage: Storage, job: JobRow) -> Lineage:
-    """Where the job starts: its configured base model, or the ft: model it continues."""
-    try:
-        with db.read() as session:
-            return trace(settings, storage, session, project_id=job.project_id, base_model=job.base_model)
-    except ModelUnavailable as exc:
-        raise JobFailure(str(exc), code="model_not_available") from exc
-
-
-def _resolve_hyperparameters(db: Database, job: JobRow, n_examples: int) -> dict:
-    """The job's hyperparameters with "auto" resolved, stored on the job (it shows them once running)."""
-    method = job.method["type"]
-    requested = {k: v for k, v in job.method[method]["hyperparameters"].items() if v != "auto"}
-    hyperparameters = resolve_hyperparameters(requested, n_examples=n_examples, method=method)
-    with db.write() as session:
-        row = job_store.get_job_any_project(session, job_id=job.id)
-        row.hyperparameters = hyperparameters
-    return hyperparameters
-
-
-def _trainer(method: str):
+def _recipe(method: str) -> Recipe:
     """The method's training function; the ML stack loads only here."""
+    if method == "supervised":
+        from openft.train.sft import train_sft
+
+        return train_sft
     if method == "dpo":
         from openft.train.dpo import train_dpo
 
         return train_dpo
-    from openft.train.sft import train_sft
+    raise JobFailure(
+        f"The '{method}' method is not available on this server yet.", code="method_not_available"
+    )
 
-    return train_sft
+
+def _validated(job: JobRow, role: str) -> dict | None:
+    """What the validation stage learned of the job's ``role`` file (None: the job has none)."""
+    if job.validated_files is None:
+        raise JobFailure(
+            "The job's files were never validated (it was queued by an older server); create it again.",
+            code="invalid_training_file",
+        )
+    return job.validated_files.get(role)
+
+
+def _file_path(db: Database, storage: Storage, job: JobRow, validated: dict | None, role: str) -> Path | None:
+    if validated is None:
+        return None
+    file_id = validated["file_id"]
+    with db.read() as session:
+        row = file_store.get_file(session, project_id=job.project_id, file_id=file_id)
+    if row is None:
+        raise JobFailure(f"The {role} file {file_id} no longer exists.", code=f"invalid_{role}_file")
+    return storage.path(row.path)
+
+
+def _start_model(settings: Settings, db: Database, storage: Storage, job: JobRow) -> ModelTarget:
+    """Where the job starts: its configured base model, or the ft: model it continues."""
+    try:
+        with db.read() as session:
+            return Catalog(settings, storage).locate(session, project_id=job.project_id, name=job.base_model)
+    except ModelUnavailable as exc:
+        raise JobFailure(str(exc), code="model_not_available") from exc
+
+
+def _plan(settings: Settings, db: Database, job: JobRow, model: ModelTarget, n_examples: int) -> TrainPlan:
+    """The run, with "auto" resolved, its hyperparameters stored on the job (it shows them once running)."""
+    method = job.method["type"]
+    plan = plan_training(
+        job.method[method]["hyperparameters"],
+        n_examples=n_examples,
+        method=method,
+        full_finetune=model.trains_fully,
+        base_learning_rate=settings.base_models[model.base_id].base_learning_rate,
+    )
+    with db.write() as session:
+        row = job_store.get_job_any_project(session, job_id=job.id)
+        row.hyperparameters = plan.hyperparameters
+    return plan
 
 
 def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> None:
-    method = job.method["type"]
-    if method not in TRAINED_METHODS:
-        raise JobFailure(
-            f"The '{method}' method is not available on this server yet.", code="method_not_available"
-        )
-    training, report = _dataset(db, storage, job, job.training_file, "training")
-    validation, _ = _dataset(db, storage, job, job.validation_file, "validation")
-    lineage = _lineage(settings, db, storage, job)
-    config = settings.base_models[lineage.base_id]
-    hyperparameters = _resolve_hyperparameters(db, job, report.n_examples)
+    recipe = _recipe(job.method["type"])
+    training = _validated(job, "training")
+    validation = _validated(job, "validation")
+    model = _start_model(settings, db, storage, job)
+    plan = _plan(settings, db, job, model, training["n_examples"])
     namer = ModelNamer(shown_model=job.model, organization=job.organization_name, suffix=job.suffix)
-    progress = JobProgress(db, storage, job.id, namer, lineage.base_id)
+    progress = JobProgress(db, storage, job.id, namer, model.base_id)
 
     resume_from = paused_state(storage.job_dir(job.id))
     if resume_from is not None:
         progress.note(
             f"Resuming training from step {resume_from.name.split('-')[-1]}, where the job was paused"
         )
-    result = _trainer(method)(
-        TrainSpec(
-            model_source=lineage.source,
-            data_dir=storage.root,
-            output_dir=storage.job_dir(job.id),
-            training_file=training,
-            validation_file=validation,
-            fmt=report.format,
-            hyperparameters=hyperparameters,
-            base_learning_rate=config.base_learning_rate,
-            seed=job.seed,
-            full_finetune=lineage.full_finetune,
-            adapter_dir=lineage.adapter_dir,
-            max_length=config.context_length,
-            resume_from=resume_from,
-        ),
-        progress,
+    spec = TrainSpec(
+        model=model,
+        data_dir=storage.root,
+        output_dir=storage.job_dir(job.id),
+        training_file=_file_path(db, storage, job, training, "training"),
+        validation_file=_file_path(db, storage, job, validation, "validation"),
+        fmt=training["format"],
+        plan=plan,
+        seed=job.seed,
+        resume_from=resume_from,
     )
+    result = recipe(spec, progress)
     if result.stopped:
         log.info("job %s stopped on request (%s) at step %d", job.id, result.stopped, result.steps)
         return
-    _succeed(db, storage, job, namer.final(), lineage.base_id, result)
+    _succeed(db, storage, job, namer.final(), model.base_id, result)
     for state in storage.job_dir(job.id).glob("checkpoint-*"):
         storage.remove(state.relative_to(storage.root))
 
@@ -171,16 +181,6 @@ def _succeed(db: Database, storage: Storage, job: JobRow, model_name: str, base_
     try:
         with db.write() as session:
             row = job_store.get_job_any_project(session, job_id=job.id)
-            job_store.transition(
-                session,
-                job=row,
-                action="succeed",
-                fine_tuned_model=model_name,
-                trained_tokens=result.trained_tokens,
-                finished_at=now,
-                estimated_finish=None,
-                result_files=[file_id],
-            )
             file_store.add_file(
                 session,
                 row=FileRow(
@@ -207,20 +207,19 @@ def _succeed(db: Database, storage: Storage, job: JobRow, model_name: str, base_
                 ),
             )
             event_store.add_event(session, job=row, message=f"New fine-tuned model created: {model_name}")
-            event_store.add_event(session, job=row, message="The job has successfully completed")
+            lifecycle.succeed(
+                session,
+                job=row,
+                fine_tuned_model=model_name,
+                trained_tokens=result.trained_tokens,
+                result_files=[file_id],
+            )
     except TransitionRefused as refused:  # cancelled at the very end: keep nothing of the outcome
         log.info("job %s was %s before it could succeed", job.id, refused.status)
         storage.remove(relative_file)
 
 
 def _fail(db: Database, job_id: str, failure: JobFailure) -> None:
-    with db.write() as session:
+    with db.write() as session, contextlib.suppress(TransitionRefused):
         job = job_store.get_job_any_project(session, job_id=job_id)
-        error = {"code": failure.code, "message": str(failure), "param": None}
-        try:
-            job_store.transition(
-                session, job=job, action="fail", error=error, finished_at=ids.now(), estimated_finish=None
-            )
-        except TransitionRefused:
-            return
-        event_store.add_event(session, job=job, level="error", message=str(failure))
+        lifecycle.fail(session, job=job, code=failure.code, message=str(failure))

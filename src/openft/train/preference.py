@@ -11,7 +11,7 @@ No torch here.
 
 from bisect import bisect_left
 
-from openft.train import conversation
+from openft.lm import conversation
 from openft.train.data import TokenizedData
 
 

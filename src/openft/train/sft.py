@@ -15,10 +15,9 @@ from datasets import Dataset
 from openft.train import run
 from openft.train.collator import Collator
 from openft.train.data import tokenize_rows
-from openft.train.hparams import resolve_hyperparameters
+from openft.train.evaluation import TokenScorer, Validator
 from openft.train.reporter import Reporter
 from openft.train.spec import TrainResult, TrainSpec
-from openft.train.validation import TokenScorer, Validator
 
 
 def train_sft(spec: TrainSpec, reporter: Reporter) -> TrainResult:
@@ -26,29 +25,26 @@ def train_sft(spec: TrainSpec, reporter: Reporter) -> TrainResult:
     tokenize = partial(tokenize_rows, tokenizer=tokenizer, fmt=spec.fmt, max_length=max_length)
     train, valid = run.tokenize_files(spec, tokenize, reporter, max_length)
 
-    hparams = resolve_hyperparameters(spec.hyperparameters, n_examples=len(train.examples))
     collator = Collator(pad_token_id=tokenizer.pad_token_id)
     validator = None
     if valid is not None:
-        validator = Validator(valid.examples, batch_size=hparams["batch_size"], score=TokenScorer(collator))
-    callback = run.reporter_callback(
-        spec, reporter, tokenizer, hparams, len(train.examples), validator=validator, method="supervised"
-    )
+        validator = Validator(valid.examples, batch_size=spec.plan.batch_size, score=TokenScorer(collator))
+    callback = run.reporter_callback(spec, reporter, tokenizer, validator=validator, method="supervised")
     trainer = SFTTrainer(
         model=model,
-        args=_sft_config(spec, hparams),
+        args=_sft_config(spec),
         data_collator=collator,
         train_dataset=Dataset.from_list(train.examples),
         processing_class=tokenizer,
         peft_config=run.peft_config(spec, model),
         callbacks=[callback],
     )
-    return run.train_to_end(trainer, callback, spec, tokenizer, train, hparams)
+    return run.train_to_end(trainer, callback, spec, tokenizer, train)
 
 
-def _sft_config(spec: TrainSpec, hparams: dict) -> SFTConfig:
+def _sft_config(spec: TrainSpec) -> SFTConfig:
     return SFTConfig(
-        **run.trainer_arguments(spec, hparams),
+        **run.trainer_arguments(spec),
         max_length=None,  # examples are truncated (and counted) in data.py
         packing=False,
         dataset_kwargs={"skip_prepare_dataset": True},

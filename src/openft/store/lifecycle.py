@@ -1,0 +1,93 @@
+"""The job state machine's moves: each function makes one transition (a conditional UPDATE through
+``jobs.transition``), sets what that move always sets, and writes its one event.
+
+Every caller (the API, the validation stage, the queue, the worker, the trainer) changes a job's
+status only through these functions, so each move looks the same wherever it happens. Each raises
+``TransitionRefused`` when the job is (or meanwhile became) in a status the move is not allowed
+from; the caller decides whether that matters.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from openft import ids
+from openft.store.events import add_event, storable
+from openft.store.jobs import transition
+from openft.store.tables import JobRow
+
+# The moves a user asks for through the API: (action, event message, whether it ends the job).
+USER_ACTIONS = {
+    "cancel": ("Fine-tuning job cancelled", True),
+    "pause": ("Fine-tuning job paused", False),
+    "resume": ("Fine-tuning job resumed", False),
+}
+
+
+def accept_files(session: Session, *, job: JobRow, validated_files: dict) -> JobRow:
+    """validating_files -> queued, keeping what validation learned of each file for the trainer."""
+    transition(session, job=job, action="validate", validated_files=validated_files)
+    add_event(session, job=job, message="Files validated, moving job to queued state")
+    return job
+
+
+def start(session: Session, *, job: JobRow, worker_id: str) -> JobRow:
+    """queued -> running on ``worker_id`` (a worker's claim)."""
+    now = ids.now()
+    transition(
+        session,
+        job=job,
+        action="start",
+        worker_id=worker_id,
+        heartbeat_at=now,
+        started_at=job.started_at or now,
+        attempts=job.attempts + 1,
+        error=None,
+    )
+    add_event(session, job=job, message="Fine-tuning job started")
+    return job
+
+
+def requeue(session: Session, *, job: JobRow, reason: str) -> JobRow:
+    """running -> queued (its worker vanished or shut down): another worker picks it up."""
+    transition(session, job=job, action="requeue", worker_id=None, estimated_finish=None)
+    add_event(session, job=job, level="warn", message=f"{reason}; the job was put back in the queue.")
+    return job
+
+
+def fail(session: Session, *, job: JobRow, code: str, message: str, param: str | None = None) -> JobRow:
+    """Any unfinished status -> failed, with ``error = {code, message, param}`` and an error event."""
+    message = storable(message)
+    error = {"code": code, "message": message, "param": param}
+    transition(session, job=job, action="fail", error=error, finished_at=ids.now(), estimated_finish=None)
+    add_event(session, job=job, level="error", message=message)
+    return job
+
+
+def succeed(
+    session: Session, *, job: JobRow, fine_tuned_model: str, trained_tokens: int, result_files: list[str]
+) -> JobRow:
+    """running -> succeeded with the model it made and its result files."""
+    transition(
+        session,
+        job=job,
+        action="succeed",
+        fine_tuned_model=fine_tuned_model,
+        trained_tokens=trained_tokens,
+        finished_at=ids.now(),
+        estimated_finish=None,
+        result_files=result_files,
+    )
+    add_event(session, job=job, message="The job has successfully completed")
+    return job
+
+
+def user_action(session: Session, *, job: JobRow, action: str) -> JobRow:
+    """cancel, pause or resume, as the API asks: a paused or cancelled job has no estimate."""
+    message, finishes = USER_ACTIONS[action]
+    fields: dict = {"estimated_finish": None} if action != "resume" else {}
+    if finishes:
+        fields["finished_at"] = ids.now()
+    transition(session, job=job, action=action, **fields)
+    add_event(session, job=job, message=message)
+    return job

@@ -1,0 +1,128 @@
+"""The validation stage: a job in ``validating_files`` has its files checked against its method,
+then moves to ``queued`` (keeping what validation learned of each file, so the trainer never
+validates them again) or to ``failed`` with ``error = {code, message, param}``.
+
+Runs in the API process (``openft serve``). The move is a conditional transition, so when two
+stages look at the same job only one of them records the outcome. Any failure of the stage
+itself (an unreadable file, a bug) fails the job with a stored message: a job is looked at once,
+never retried in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from openft.datasets import JobFileError, validate_dataset
+from openft.janitor import remove_expired
+from openft.storage import Storage
+from openft.store import files as file_store
+from openft.store import jobs as job_store
+from openft.store import lifecycle
+from openft.store.db import Database
+from openft.store.tables import JobRow
+from openft.store.transitions import VALIDATING, TransitionRefused
+
+log = logging.getLogger("openft.validation")
+FILE_ROLES = (("training", "training_file"), ("validation", "validation_file"))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    validated_files: dict | None = None  # {"training": {file_id, format, n_examples}, ...}
+    problem: JobFileError | None = None
+
+
+def check_job_files(db: Database, storage: Storage, job: JobRow) -> Outcome:
+    """What validation learned of each of the job's files, or the first problem with them."""
+    validated = {}
+    for role, column in FILE_ROLES:
+        file_id = getattr(job, column)
+        if file_id is None:
+            continue
+        with db.read() as session:
+            row = file_store.get_file(session, project_id=job.project_id, file_id=file_id)
+        if row is None:
+            return Outcome(problem=_missing_file(file_id, role))
+        report = validate_dataset(
+            storage.path(row.path), method=job.method["type"], file_id=file_id, role=role
+        )
+        if report.error is not None:
+            return Outcome(problem=report.error)
+        validated[role] = {"file_id": file_id, "format": report.format, "n_examples": report.n_examples}
+    return Outcome(validated_files=validated)
+
+
+def validate_job(db: Database, storage: Storage, job: JobRow) -> None:
+    try:
+        outcome = check_job_files(db, storage, job)
+    except Exception as exc:  # the job fails with a message; the traceback goes to the log only
+        log.exception("validating the files of job %s failed", job.id)
+        message = f"The job's files could not be validated: {type(exc).__name__}: {exc}"
+        outcome = Outcome(problem=JobFileError(code="invalid_training_file", message=message, param=None))
+    with db.write() as session:
+        job = job_store.get_job_any_project(session, job_id=job.id)
+        try:
+            if outcome.problem is None:
+                lifecycle.accept_files(session, job=job, validated_files=outcome.validated_files or {})
+            else:
+                problem = outcome.problem
+                lifecycle.fail(
+                    session, job=job, code=problem.code, message=problem.message, param=problem.param
+                )
+        except TransitionRefused:
+            log.info("job %s left validation meanwhile (now %s)", job.id, job.status)
+
+
+def validate_pending(db: Database, storage: Storage) -> int:
+    with db.read() as session:
+        pending = job_store.job_ids_in_status(session, status=VALIDATING)
+    for job_id in pending:
+        with db.read() as session:
+            job = job_store.get_job_any_project(session, job_id=job_id)
+        try:
+            validate_job(db, storage, job)
+        except Exception:  # the outcome could not be stored: the database itself is failing
+            log.exception("recording the validation of job %s failed", job_id)
+    return len(pending)
+
+
+def _missing_file(file_id: str, role: str) -> JobFileError:
+    return JobFileError(
+        code=f"invalid_{role}_file",
+        message=f"The job failed due to an invalid {role} file. File {file_id} no longer exists.",
+        param=f"{role}_file",
+    )
+
+
+class ValidationThread:
+    """Validates pending jobs when woken (after a create) and every ``poll_seconds`` anyway;
+    removes expired files on the same beat."""
+
+    def __init__(self, db: Database, storage: Storage, poll_seconds: float):
+        self.db, self.storage, self.poll_seconds = db, storage, poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="openft-validation", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                validate_pending(self.db, self.storage)
+                remove_expired(self.db, self.storage)
+            except Exception:
+                log.exception("validation pass failed")
+            self._wake.wait(self.poll_seconds)
