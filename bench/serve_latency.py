@@ -248,8 +248,8 @@ def main() -> None:
     import torch
     from peft import PeftModel
 
-    from openft.serve.transformers_engine import engine_threads
     from openft.lm.loading import builtin_model_dir, load_model_and_tokenizer
+    from openft.serve.transformers_engine import engine_threads
 
     threads = args.threads or engine_threads()
     torch.set_num_threads(threads)
@@ -296,20 +296,24 @@ def main() -> None:
         else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
     )
     print(
-        f"machine: {platform.node()}; device: {card}; torch {torch.__version__} with {threads} thread(s); commit {commit()}"
+        f"machine: {platform.node()}; device: {card}; torch {torch.__version__} with {threads} thread(s); "
+        f"commit {commit()}"
     )
     print(
-        f"SmolLM2-135M-Instruct, greedy, max {args.max_tokens} tokens, {args.repeats} timed requests each after a warm-up"
+        f"SmolLM2-135M-Instruct, greedy, max {args.max_tokens} tokens, "
+        f"{args.repeats} timed requests each after a warm-up"
     )
     print(f"{'':34}{'TTFT ms':>9}{'tok/s':>8}{'decode tok/s':>14}{'tokens':>8}")
     for name, (plain, ours) in rows.items():
         for label, row in ((f"{name}: transformers.generate", plain), (f"{name}: openft SSE", ours)):
             print(
-                f"{label:34}{row['ttft'] * 1000:9.0f}{row['tok_s']:8.1f}{row['decode_tok_s']:14.1f}{row['tokens']:8.1f}"
+                f"{label:34}{row['ttft'] * 1000:9.0f}{row['tok_s']:8.1f}"
+                f"{row['decode_tok_s']:14.1f}{row['tokens']:8.1f}"
             )
         same = "yes" if ours["texts"] == plain["texts"] else "no"
         print(
-            f"  ratio openft/generate: TTFT {ours['ttft'] / plain['ttft']:.2f}x, tok/s {ours['tok_s'] / plain['tok_s']:.2f}x; same answers: {same}"
+            f"  ratio openft/generate: TTFT {ours['ttft'] / plain['ttft']:.2f}x, "
+            f"tok/s {ours['tok_s'] / plain['tok_s']:.2f}x; same answers: {same}"
         )
     print(
         f"{args.concurrency} concurrent requests (base + adapter): openft {ours_agg:.1f} tok/s, "
@@ -321,7 +325,8 @@ def main() -> None:
     )
     if ours_work is not None:
         print(
-            f"GPU working memory above the weights, concurrent phase: openft {ours_work:.0f} MB, generate {base_work:.0f} MB"
+            "GPU working memory above the weights, concurrent phase: "
+            f"openft {ours_work:.0f} MB, generate {base_work:.0f} MB"
         )
 
 

@@ -185,9 +185,9 @@ def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> tuple[dict
             log = data_dir / "jobs" / job.id / "train.log"
             text = result["output"] + (log.read_text() if log.exists() else "")
             result["train_runtime"] = float(re.findall(r"'train_runtime': '?([0-9.]+)", text)[-1])
-            return result, done.trained_tokens
     finally:
         server.stop()
+    return result, done.trained_tokens
 
 
 def main() -> None:
@@ -207,7 +207,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.baseline:
-        return run_baseline(args)
+        run_baseline(args)
+        return
 
     from openft.lm.loading import builtin_model_dir
 
@@ -255,7 +256,8 @@ def main() -> None:
         else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
     )
     print(
-        f"device: {device}; torch {torch.__version__}; {args.method}: {args.examples} examples x {args.epochs} epoch(s), batch {args.batch_size}; trained tokens {tokens}"
+        f"device: {device}; torch {torch.__version__}; {args.method}: {args.examples} examples "
+        f"x {args.epochs} epoch(s), batch {args.batch_size}; trained tokens {tokens}"
     )
     print(
         f"{'':24}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}{'peak RSS MB':>13}"
@@ -268,13 +270,15 @@ def main() -> None:
     )
     for name, run in rows:
         print(
-            f"{name:24}{tokens / run['train_runtime']:12.1f}{tokens / run['wall']:15.1f}{run['train_runtime']:9.1f}{run['wall']:11.1f}{run['peak_rss_mb']:13.0f}"
+            f"{name:24}{tokens / run['train_runtime']:12.1f}{tokens / run['wall']:15.1f}"
+            f"{run['train_runtime']:9.1f}{run['wall']:11.1f}{run['peak_rss_mb']:13.0f}"
         )
     for variant, label in (("defaults", "TRL defaults"), ("matched", "TRL with openft's settings")):
         base = baselines[variant]
         print(
             f"ratio openft / {label}: train throughput {base['train_runtime'] / ours['train_runtime']:.2f}x, "
-            f"process throughput {base['wall'] / ours['wall']:.2f}x, peak memory {ours['peak_rss_mb'] / base['peak_rss_mb']:.2f}x"
+            f"process throughput {base['wall'] / ours['wall']:.2f}x, "
+            f"peak memory {ours['peak_rss_mb'] / base['peak_rss_mb']:.2f}x"
         )
 
 

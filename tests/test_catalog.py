@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from openft import ids
+from openft.catalog import Catalog, ModelTarget, ModelUnavailable
 from openft.config import BaseModelConfig, Settings
 from openft.storage import Storage
 from openft.store import models as model_store
 from openft.store.db import Database
 from openft.store.migrate import upgrade
 from openft.store.tables import ModelRow
-from openft.catalog import Catalog, ModelTarget, ModelUnavailable
 
 BASES = {
     "small": BaseModelConfig(source="org/small"),

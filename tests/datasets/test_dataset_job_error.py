@@ -124,7 +124,9 @@ def test_validation_row_errors_use_validation_code(validate):
     error = validate(["nope"], role="validation").error
     assert error == JobFileError(
         code="invalid_validation_file",
-        message="The job failed due to an invalid validation file. Invalid file format. Example 1, Invalid JSON",
+        message=(
+            "The job failed due to an invalid validation file. Invalid file format. Example 1, Invalid JSON"
+        ),
         param="validation_file",
     )
 

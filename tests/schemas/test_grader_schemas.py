@@ -86,7 +86,8 @@ SCORE_MODEL_SPEC = {  # spec x-oaiMeta (a Python literal there; image with "file
                 {
                     "type": "input_text",
                     "text": "Score how close the reference answer is to the model answer. Score 1.0 if "
-                    "they are the same and 0.0 if they are different. Return just a floating point score\n\n Reference "
+                    "they are the same and 0.0 if they are different. "
+                    "Return just a floating point score\n\n Reference "
                     "answer: {{item.label}}\n\n Model answer: {{sample.output_text}}",
                 },
                 {
@@ -117,7 +118,10 @@ LABEL_MODEL = {  # reference 6.6 / spec x-oaiMeta
             "role": "system",
             "content": {
                 "type": "input_text",
-                "text": "Classify the sentiment of the following statement as one of positive, neutral, or negative",
+                "text": (
+                    "Classify the sentiment of the following statement as one of "
+                    "positive, neutral, or negative"
+                ),
             },
         },
         {

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from openft.catalog import ModelTarget
 from openft.serve.generation import (
     Accepted,
     ChatPrompt,
@@ -19,7 +20,6 @@ from openft.serve.generation import (
     GenerationJob,
     Sampling,
 )
-from openft.catalog import ModelTarget
 
 pytestmark = pytest.mark.serve
 

@@ -105,9 +105,8 @@ def test_a_deleted_model_no_longer_answers(sdk, tiny_server):
 )
 def test_bad_parameters_are_400_naming_the_field(tiny_server, extra, param):
     body = {"model": MODELS.base, "messages": HELLO, **extra}
-    with sync_client(tiny_server.url, api_key="sk-a") as sdk:
-        with pytest.raises(openai.BadRequestError) as caught:
-            sdk.chat.completions.create(**body)
+    with sync_client(tiny_server.url, api_key="sk-a") as sdk, pytest.raises(openai.BadRequestError) as caught:
+        sdk.chat.completions.create(**body)
     assert caught.value.param == param, caught.value.message
 
 

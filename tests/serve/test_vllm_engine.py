@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from openft.catalog import ModelTarget
 from openft.config import Settings
 from openft.serve.generation import (
     Accepted,
@@ -32,7 +33,6 @@ from openft.serve.generation import (
     Sampling,
     TextPrompt,
 )
-from openft.catalog import ModelTarget
 
 pytestmark = pytest.mark.serve
 

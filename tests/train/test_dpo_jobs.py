@@ -67,11 +67,13 @@ def test_files_in_the_wrong_format_or_with_bad_rows_fail_with_line_and_field(tin
         "Example 3, input message 1 Unrecognized role 'robot'"
     )
     assert errors["chat"].message == lead + (
-        f"Invalid file format. Input file {chat} is in the fine-tune-chat format, but the specified fine-tuning job "
+        f"Invalid file format. Input file {chat} is in the fine-tune-chat format, "
+        "but the specified fine-tuning job "
         "is not using 'supervised' as the training method (provided method=dpo). "
     )
     assert errors["preference"].message == lead + (
-        f"Invalid file format. Input file {preference} is in the fine-tune-preference format, but the specified "
+        f"Invalid file format. Input file {preference} is in the fine-tune-preference format, "
+        "but the specified "
         "fine-tuning job is not using 'dpo' as the training method (provided method=supervised). "
     )
     assert (errors["validation"].code, errors["validation"].param) == (

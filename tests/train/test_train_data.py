@@ -65,9 +65,11 @@ def test_tool_calls_and_tools_are_rendered_and_the_call_is_trained(tokenizer, to
 
 def test_a_template_that_knows_tools_gets_them_as_is(tokenizer, tool_call_row):
     template = (
-        "{% if tools %}TOOLS:{{ tools | map(attribute='function') | map(attribute='name') | join(',') }}\n{% endif %}"
+        "{% if tools %}TOOLS:"
+        "{{ tools | map(attribute='function') | map(attribute='name') | join(',') }}\n{% endif %}"
         "{% for m in messages %}<|im_start|>{{ m.role }}\n{% if m.tool_calls %}"
-        "{% for c in m.tool_calls %}CALL {{ c.function.name }} {{ c.function.arguments | tojson }}{% endfor %}"
+        "{% for c in m.tool_calls %}"
+        "CALL {{ c.function.name }} {{ c.function.arguments | tojson }}{% endfor %}"
         "{% else %}{{ m.content }}{% endif %}<|im_end|>\n{% endfor %}"
         "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
     )

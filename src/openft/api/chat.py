@@ -20,13 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from openft import ids
 from openft.api.chat_reply import ChatReply
 from openft.api.completion_reply import CompletionReply
-from openft.api.deps import Caller, Svc
 from openft.api.completion_requests import chat_job, completion_job, used_tools
+from openft.api.deps import Caller, Svc
 from openft.errors import APIError, ServerError
 from openft.schemas.chat import ChatCompletionRequest
 from openft.schemas.completions import CompletionRequest
-from openft.serve.generation import Failed, GenerationJob
 from openft.serve.engine import Engine, LazyEngine
+from openft.serve.generation import Failed, GenerationJob
 from openft.serve.stream import Stream
 
 router = APIRouter(tags=["chat"])
