@@ -15,7 +15,13 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 BUILTIN_NAME = "SmolLM2-135M-Instruct"
 BUILTIN_SOURCES = {"builtin", BUILTIN_NAME}
@@ -127,10 +133,11 @@ def context_length(model: PreTrainedModel, default: int = 2048) -> int:
     return int(getattr(model.config, "max_position_embeddings", None) or default)
 
 
-def sequence_limit(model: PreTrainedModel, configured: int) -> int:
+def sequence_limit(model: PreTrainedModel | PretrainedConfig, configured: int) -> int:
     """The longest sequence training and serving use: the configured ``context_length`` of the
-    base model, never beyond the model's own window."""
-    return min(configured, context_length(model))
+    base model, never beyond the model's own window (read from the model or its config)."""
+    config = model.config if isinstance(model, PreTrainedModel) else model
+    return min(configured, int(getattr(config, "max_position_embeddings", None) or configured))
 
 
 def _spare_special_token(tokenizer: PreTrainedTokenizerBase, reserved: set[int]) -> str | None:

@@ -137,19 +137,22 @@ class VLLMEngine:
         return resolve_model_path(target.base_source, self.settings.data_dir)
 
     def _load(self, path: str, target: ModelTarget):
-        from transformers import AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
+        from openft.lm.loading import sequence_limit
+
+        limit = sequence_limit(AutoConfig.from_pretrained(path), target.context_length)
         shares = max(1, len(self.settings.base_models))
         args = vllm.AsyncEngineArgs(
             model=path,
             enable_lora=True,
             max_loras=self.settings.serve_max_adapters,
             max_lora_rank=64,
-            max_model_len=target.context_length,
+            max_model_len=limit,
             gpu_memory_utilization=0.85 / shares,
         )
         engine = vllm.AsyncLLMEngine.from_engine_args(args)
-        return engine, AutoTokenizer.from_pretrained(path), target.context_length
+        return engine, AutoTokenizer.from_pretrained(path), limit
 
 
 def _structured(grammar) -> dict:
