@@ -48,7 +48,7 @@ def test_auto_picks_the_transformers_engine_without_vllm(monkeypatch, tmp_path):
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a)
     )
-    engine = engine.create_engine(Settings(data_dir=tmp_path, serve_max_adapters=3))
-    assert engine.name == "transformers" and engine.pool.max_adapters == 3
+    created = engine.create_engine(Settings(data_dir=tmp_path, serve_max_adapters=3))
+    assert created.name == "transformers" and created.pool.max_adapters == 3
     with pytest.raises(ServerError, match="vLLM is not installed"):
         engine.create_engine(Settings(data_dir=tmp_path, serve_engine="vllm"))
