@@ -15,6 +15,7 @@ here (None when they can run): a job's validation stage puts it in an event.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -48,8 +49,6 @@ def _problem(mode: str, path: str) -> str | None:
 def python_sandbox_problem(settings: Settings) -> str | None:
     """Why python graders cannot run with these settings (a sentence saying what to do), or None.
     Probes bubblewrap once per mode and PATH."""
-    import os
-
     return _problem(settings.grader_sandbox, os.environ.get("PATH", ""))
 
 

@@ -6,8 +6,9 @@ time each over a pipe of JSON lines: the server waits for the answer until the g
 deadline, or until its `cancel` event (the HTTP client went away), then kills the worker with
 SIGKILL, which really stops the CPU work and frees its memory, and reports
 `unresponsive_reward_error`; the next request starts a fresh worker. Workers are kept between
-requests (the metric libraries load once per worker), at most `size` at once, each limited to
-`memory_bytes` of address space; a worker's MemoryError or crash is an `other_error`.
+requests (the metric libraries load once per worker, and a new worker's start is not counted in
+the deadline), at most `size` at once, each limited to `memory_bytes` of address space; a
+worker's MemoryError or crash is an `other_error`.
 `cosine` stays in the server: its model truncates every input to 256 word pieces.
 """
 
@@ -30,6 +31,7 @@ __all__ = ["MetricWorkers", "shared_workers"]
 
 log = logging.getLogger("openft.graders")
 POLL_SECONDS = 0.1
+STARTUP_SECONDS = 120.0  # a new worker's start (the metric libraries' import), not counted in deadlines
 _SOURCE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the openft package
 
 
@@ -46,10 +48,21 @@ class _Worker:
         )
         self.buffer = b""
 
+    def ready(self, cancel: threading.Event | None) -> float:
+        """Wait for the new worker's libraries to load; the seconds it took."""
+        start = time.monotonic()
+        if self._line(start + STARTUP_SECONDS, cancel) != {"ready": True}:
+            raise GraderFailure("other_error", "the metric worker did not start")
+        return time.monotonic() - start
+
     def ask(self, request: dict, deadline: float, cancel: threading.Event | None) -> dict:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(request).encode() + b"\n")
         self.proc.stdin.flush()
+        return self._line(deadline, cancel)
+
+    def _line(self, deadline: float, cancel: threading.Event | None) -> dict:
+        assert self.proc.stdout is not None
         with selectors.DefaultSelector() as selector:
             selector.register(self.proc.stdout, selectors.EVENT_READ)
             while b"\n" not in self.buffer:
@@ -90,8 +103,10 @@ class MetricWorkers:
         """The metric's score, computed in a worker before `deadline` (time.monotonic())."""
         request = {"metric": metric, "text": text, "reference": reference}
         with self._slots:
-            worker = self._take()
+            worker, new = self._take()
             try:
+                if new:
+                    deadline += worker.ready(cancel)
                 answer = worker.ask(request, deadline, cancel)
             except BaseException:
                 worker.kill()
@@ -103,13 +118,14 @@ class MetricWorkers:
             raise GraderFailure("other_error", answer["error"])
         return float(answer["score"])
 
-    def _take(self) -> _Worker:
+    def _take(self) -> tuple[_Worker, bool]:
+        """An idle worker still alive, or a new one (True)."""
         with self._lock:
             while self._idle:
                 worker = self._idle.pop()
                 if worker.proc.poll() is None:
-                    return worker
-        return _Worker(self.memory_bytes)
+                    return worker, False
+        return _Worker(self.memory_bytes), True
 
     def close(self) -> None:
         with self._lock:
@@ -133,9 +149,13 @@ def shared_workers() -> MetricWorkers:
 
 def _serve(memory_bytes: int) -> None:
     """The worker's loop: one JSON request per line on stdin, one answer per line on stdout."""
+    import rouge_score.rouge_scorer  # noqa: F401 (the metric libraries, loaded before the first request)
+
     from openft.graders.similarity import similarity
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    sys.stdout.buffer.write(b'{"ready": true}\n')
+    sys.stdout.buffer.flush()
     for line in sys.stdin.buffer:
         request = json.loads(line)
         try:

@@ -147,8 +147,8 @@ def _library() -> ctypes.CDLL:
     return lib
 
 
-def _masked(arg: int, mask: int, value: int) -> list[_ArgCmp]:
-    return [_ArgCmp(arg, _CMP_MASKED_EQ, mask, value)]
+def _masked(arg: int, mask: int, value: int) -> tuple[_ArgCmp, ...]:
+    return (_ArgCmp(arg, _CMP_MASKED_EQ, mask, value),)
 
 
 class _Filter:
@@ -158,7 +158,9 @@ class _Filter:
         if not self.ctx:
             raise SeccompUnavailable("seccomp_init failed")
 
-    def refuse(self, name: str, action: int = _errno(errno.EPERM), comparisons: list[_ArgCmp] = ()) -> None:
+    def refuse(
+        self, name: str, action: int = _errno(errno.EPERM), comparisons: tuple[_ArgCmp, ...] = ()
+    ) -> None:
         number = self.lib.seccomp_syscall_resolve_name(name.encode())
         if number == -1:  # __NR_SCMP_ERROR: no such call on this architecture
             return
