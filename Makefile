@@ -15,7 +15,7 @@ setup: system-deps $(STAMP)
 # (WordNet 3.0, for METEOR). apt-get installs them when run as root on Debian/Ubuntu (CI);
 # elsewhere install them by hand: without bubblewrap, python graders run in the weaker
 # fallback sandbox (README, "Python grader sandbox"); without WordNet, meteor is an other_error.
-SYSTEM_PACKAGES := bubblewrap wordnet-base
+SYSTEM_PACKAGES := bubblewrap libseccomp2 wordnet-base
 system-deps:
 	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -89,16 +89,18 @@ class Settings(BaseSettings):
         4096  # cap when a request sets no max_tokens (the context is the other limit)
     )
     serve_cpu_threads: int = 0  # torch threads of the engine; 0: one per core but one (left to the API)
-    # Graders. Python graders run sandboxed: "auto" uses bubblewrap when it works, else the fallback
-    # "process" sandbox (README: what each isolates); "bwrap" refuses to run them without bubblewrap.
+    # Graders. Python graders run sandboxed: "auto" and "bwrap" use bubblewrap and refuse python
+    # graders when it does not work; "process" opts into the weaker fallback (README: what each isolates).
     grader_sandbox: Literal["auto", "bwrap", "process"] = "auto"
-    grader_timeout_seconds: float = 120.0  # wall clock per grading (CPU time: this times the cores)
+    grader_timeout_seconds: float = 120.0  # wall clock per grading, any type (python: CPU time too, x cores)
     grader_memory_bytes: int = 2 * 1024**3  # address space
     grader_disk_bytes: int = 1024**3  # scratch space (and the largest file it may write)
     grader_cpu_cores: int = 2
     grader_max_processes: int = 64  # processes and threads
     grader_max_output_bytes: int = 1024**2  # stdout / stderr each; more stops the grader
-    grader_concurrency: int = 4  # python graders running at once per process
+    grader_concurrency: int = 4  # python graders (and text_similarity workers) at once per process
+    grader_max_sample_bytes: int = 64 * 1024  # /graders/run model_sample; any rendered grader text
+    grader_max_item_bytes: int = 1024**2  # /graders/run item, as JSON
     # score_model / label_model: an external OpenAI-compatible endpoint when set, else this server's engine.
     grader_api_base: str | None = None  # e.g. https://api.openai.com/v1
     grader_api_key: str | None = None

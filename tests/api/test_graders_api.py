@@ -4,9 +4,12 @@ type, 400s naming the field, and python graders that cannot hurt the server."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
@@ -402,3 +405,104 @@ def test_server_keeps_serving_while_a_grader_misbehaves(make_server):
             client.fine_tuning.alpha.graders.run(grader=PYTHON, model_sample="a", item={"label": "a"}).reward
             == 1.0
         )
+
+
+def test_python_graders_are_refused_under_auto_without_bubblewrap(make_server, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # no bwrap to be found
+    server = make_server(grader_sandbox="auto")
+    with sync_client(server.url) as client:
+        result = client.fine_tuning.alpha.graders.run(
+            grader=PYTHON, model_sample="Paris", item={"label": "Paris"}
+        )
+    errors = result.metadata.errors
+    assert (result.reward, errors.python_grader_server_error, errors.python_grader_runtime_error) == (
+        0.0,
+        True,
+        False,
+    )
+    assert "install bubblewrap" in errors.python_grader_server_error_type
+    assert "OPENFT_GRADER_SANDBOX=process" in errors.python_grader_server_error_type
+
+
+LIMITED = [
+    ("model_sample", {"model_sample": "x" * (64 * 1024 + 1)}),
+    ("item", {"item": {"label": "x" * (1024**2)}}),
+    ("grader.reference", {"grader": {**CHECK, "reference": "x" * (64 * 1024 + 1)}}),
+    (
+        "grader.graders.a.input",
+        {
+            "grader": {
+                "type": "multi",
+                "name": "m",
+                "calculate_output": "a",
+                "graders": {"a": {**SIMILAR, "input": "x" * 70000}},
+            }
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("param", "body"), LIMITED, ids=[case[0] for case in LIMITED])
+def test_run_inputs_over_their_size_limit_are_400s_naming_the_field(client, param, body):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.fine_tuning.alpha.graders.run(**{"grader": CHECK, "model_sample": "x", **body})
+    assert (caught.value.status_code, caught.value.body["param"]) == (400, param)
+    assert "-byte limit" in caught.value.body["message"]
+
+
+LONG = " ".join(f"w{i % 997}" for i in range(12000))  # rouge_l is quadratic in the words
+ROUGE = {
+    **SIMILAR,
+    "input": "{{sample.output_text}}",
+    "reference": "{{item.ref}}",
+    "evaluation_metric": "rouge_l",
+}
+
+
+def test_a_grading_past_its_deadline_is_unresponsive(make_server):
+    server = make_server(grader_timeout_seconds=1)
+    with sync_client(server.url) as client:
+        result = client.fine_tuning.alpha.graders.run(
+            grader=ROUGE, model_sample=LONG, item={"ref": LONG[::-1]}
+        )
+        assert (result.reward, result.metadata.errors.unresponsive_reward_error) == (0.0, True)
+        again = client.fine_tuning.alpha.graders.run(grader=ROUGE, model_sample="a b", item={"ref": "a b"})
+        assert again.reward == 1.0
+
+
+def test_a_client_that_goes_away_stops_its_grading(make_server):
+    server = make_server(grader_timeout_seconds=600)
+    before = _metric_workers()
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(
+            server.url + "/fine_tuning/alpha/graders/run",
+            json={"grader": ROUGE, "model_sample": LONG, "item": {"ref": LONG[::-1]}},
+            headers={"Authorization": "Bearer sk-test"},
+            timeout=3,
+        )
+    busy = _metric_workers() - before
+    assert len(busy) == 1  # the worker computing rouge_l for the request
+    assert _wait_until(lambda: not (busy & _metric_workers()))  # killed once the server saw the disconnect
+
+
+def _metric_workers() -> set[int]:
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            cmdline = (status.parent / "cmdline").read_bytes()
+            parent = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
+        except (OSError, StopIteration):
+            continue
+        if b"openft.graders.metric_workers" in cmdline and int(parent.split()[1]) == os.getpid():
+            found.add(int(status.parent.name))
+    return found
+
+
+def _wait_until(condition, seconds: float = 30.0) -> bool:
+    """Poll for an outcome; no timing is asserted."""
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True

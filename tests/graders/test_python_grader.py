@@ -5,7 +5,8 @@ import textwrap
 
 import pytest
 
-from openft.graders.context import GradeContext
+from openft.config import Settings
+from openft.graders.context import GradeContext, python_sandbox_problem
 from openft.graders.sandbox import Sandbox, SandboxLimits
 from support.grading import run
 
@@ -118,8 +119,48 @@ def test_missing_sandbox_is_a_server_error(monkeypatch):
     result = run(python("def grade(s, i):\n    return 1.0\n"), context=context)
     assert result.reward == 0.0
     assert result.errors.python_grader_server_error
-    assert result.errors.python_grader_server_error_type == "sandbox_unavailable"
+    assert result.errors.python_grader_server_error_type.startswith("sandbox_unavailable: ")
     assert not result.errors.python_grader_runtime_error
+
+
+def test_auto_without_bubblewrap_refuses_python_graders_and_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # no bwrap to be found
+    result = run(python("def grade(s, i):\n    return 1.0\n"), context=GradeContext(sandbox=Sandbox("auto")))
+    assert result.reward == 0.0 and result.errors.python_grader_server_error
+    kind = result.errors.python_grader_server_error_type
+    assert kind.startswith("sandbox_unavailable: ") and "install bubblewrap" in kind
+    assert "OPENFT_GRADER_SANDBOX=process" in kind
+    assert python_sandbox_problem(Settings(grader_sandbox="auto")) == kind.removeprefix(
+        "sandbox_unavailable: "
+    )
+    assert python_sandbox_problem(Settings(grader_sandbox="process")) is None  # the operator opted in
+
+
+WRITE_RESULT = """
+import os, stat
+def grade(sample, item):
+    for fd in range(3, 64):  # the runner's result descriptor is a pipe above stderr
+        try:
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                os.write(fd, item["payload"].encode())
+        except OSError:
+            pass
+    os._exit(0)
+"""
+
+
+@pytest.mark.parametrize(
+    "payload", ['{"score": NaN}', '{"score": 1e999}', '{"score": -Infinity}', '{"score": true}', "[0.5]"]
+)
+def test_a_score_the_grader_writes_itself_must_be_a_finite_float(context, payload):
+    result = run(python(WRITE_RESULT), "x", {"payload": payload}, context=context)
+    assert result.reward == 0.0 and result.errors.python_grader_runtime_error, result
+    assert "instead of a finite score" in result.errors.python_grader_runtime_error_details
+
+
+def test_booleans_are_scores_and_out_of_range_values_pass_unchanged(context):
+    assert run(python("def grade(s, i):\n    return True\n"), context=context).reward == 1.0
+    assert run(python("def grade(s, i):\n    return -7.5\n"), context=context).reward == -7.5
 
 
 def test_no_sandbox_in_the_context_is_a_server_error():

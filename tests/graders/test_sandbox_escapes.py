@@ -8,7 +8,14 @@ Network attempts target only a listener this test opens on 127.0.0.1.
 
 import dataclasses
 import os
+import platform
+import secrets
+import shutil
 import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -169,8 +176,7 @@ def test_fork_bomb(context):
     """,
     )
     assert_contained(result, "Resource temporarily unavailable", "not allowed", "time limit")
-    time.sleep(0.2)
-    assert sandbox_uid_processes() == []
+    assert _wait_until(lambda: sandbox_uid_processes() == []), sandbox_uid_processes()
 
 
 def test_subprocess_and_shell(context):
@@ -334,3 +340,330 @@ def _expected_tops() -> set[str]:
     from openft.graders.bwrap import SYSTEM_LIBS, interpreter
 
     return {Path(p).parts[1] for p in SYSTEM_LIBS if os.path.lexists(p)} | {interpreter().parts[1]}
+
+
+# ----- issue 11: what got out of the process mode, tried in both modes -----
+
+FRESH = '''
+import importlib.util, os, sys
+
+def fresh(name):
+    """`name` loaded anew, past the import hook (the runner's own copy set aside)."""
+    sys.modules.pop(name, None)
+    spec = importlib.util.find_spec(name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+def spawn(argv, setsid=False):
+    """Run argv through a fresh fork_exec (subprocess's audit event never fires); its stdout."""
+    read, write = os.pipe()
+    errors, errors_write = os.pipe()
+    argv = [os.fsencode(a) for a in argv]
+    pid = fresh("_posixsubprocess").fork_exec(
+        argv, [argv[0]], True, (errors_write,), None, None, -1, -1, read, write, -1, -1,
+        errors, errors_write, True, setsid, -1, None, None, None, -1, None, False,
+    )
+    os.close(write)
+    os.close(errors_write)
+    if setsid:
+        return b""
+    output = os.read(read, 4096)
+    os.waitpid(pid, 0)
+    return output
+'''
+FORK_EXEC_SIGNATURE = pytest.mark.skipif(
+    sys.version_info[:2] not in ((3, 11), (3, 12)), reason="fork_exec's arguments as of Python 3.11/3.12"
+)
+
+
+def attempt_fresh(context, body: str, item: dict | None = None):
+    return attempt(context, FRESH + textwrap.dedent(body), item)
+
+
+@FORK_EXEC_SIGNATURE
+def test_a_fresh_posixsubprocess_runs_nothing_privileged(context):
+    result = attempt_fresh(
+        context,
+        """
+        def grade(sample, item):
+            out = spawn([sys.executable, "-c", "print(open('/etc/shadow').read()[:5])"])
+            return 1.0 if out.startswith(b"root:") else 0.0
+        """,
+    )
+    assert result.reward == 0.0, result.errors  # refused (process), or a child as confined (bwrap)
+
+
+def test_the_servers_sqlite_database_through_its_open_descriptor(context):
+    folder = Path(tempfile.mkdtemp(prefix="openft-escape-"))
+    try:
+        folder.chmod(0o755)
+        database = folder / "openft.db"
+        connection = sqlite3.connect(database)  # held open, as the server holds its database
+        connection.execute("create table secrets (value text)")
+        connection.execute("insert into secrets values ('SECRET')")
+        connection.commit()
+        database.chmod(0o644)
+        result = attempt(
+            context,
+            """
+            import os, sqlite3
+            def grade(sample, item):
+                fds, paths = "/proc/%d/fd" % os.getppid(), [item["path"]]
+                try:
+                    paths += [os.readlink(fds + "/" + fd) for fd in os.listdir(fds)]
+                except OSError:
+                    pass
+                for path in paths:
+                    if path.endswith(".db"):
+                        db = sqlite3.connect(path)
+                        if db.execute("select value from secrets").fetchall():
+                            db.execute("create table planted (x)")
+                            db.commit()
+                            return 1.0
+                return 0.0
+            """,
+            {"path": str(database)},
+        )
+        assert result.reward == 0.0
+        tables = connection.execute("select name from sqlite_master").fetchall()
+        assert tables == [("secrets",)]
+        connection.close()
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_sqlite_in_memory_and_in_the_scratch_space_still_works(context):
+    result = attempt(
+        context,
+        """
+        import os, sqlite3
+        def grade(sample, item):
+            for name in (":memory:", os.path.join(os.environ["TMPDIR"], "work.db")):
+                sqlite3.connect(name).execute("create table t (x)")
+            return 1.0
+        """,
+    )
+    assert result.reward == 1.0, result.errors.python_grader_runtime_error_details
+
+
+def test_a_unix_socket_on_the_host(context):
+    folder = Path(tempfile.mkdtemp(prefix="openft-escape-"))
+    try:
+        folder.chmod(0o777)
+        with socket.socket(socket.AF_UNIX) as listener:
+            listener.bind(str(folder / ".s.PGSQL.5432"))
+            os.chmod(folder / ".s.PGSQL.5432", 0o777)
+            listener.listen(1)
+            result = attempt(
+                context,
+                """
+                import socket
+                def grade(sample, item):
+                    s = socket.socket(socket.AF_UNIX)
+                    s.connect(item["path"])
+                    return 1.0
+                """,
+                {"path": str(folder / ".s.PGSQL.5432")},
+            )
+            listener.settimeout(0.3)
+            with pytest.raises(socket.timeout):
+                listener.accept()
+        assert_contained(result, "No such file or directory", "not allowed", "Operation not permitted")
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_pidfd_signals_to_the_server_and_its_other_processes(context):
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        result = attempt(
+            context,
+            """
+            import os, signal
+            def grade(sample, item):
+                hit = 0
+                for pid, sig in ((item["victim"], signal.SIGKILL), (os.getppid(), 0)):
+                    try:
+                        signal.pidfd_send_signal(os.pidfd_open(pid), sig)
+                        hit += 1
+                    except OSError:
+                        pass
+                return float(hit)
+            """,
+            {"victim": victim.pid},
+        )
+        assert result.reward == 0.0
+        assert victim.poll() is None  # still running
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+@FORK_EXEC_SIGNATURE
+def test_a_new_session_child_does_not_outlive_the_grader(context):
+    marker = f"openft-escape-{secrets.token_hex(8)}"
+    attempt_fresh(
+        context,
+        """
+        def grade(sample, item):
+            spawn([sys.executable, "-c", "import time; time.sleep(30)", item["marker"]], setsid=True)
+            return 1.0
+        """,
+        {"marker": marker},
+    )
+    assert _wait_until(lambda: not _processes_with(marker)), _processes_with(marker)
+
+
+def test_readline_reads_no_host_file(context):
+    result = attempt(
+        context,
+        """
+        import readline
+        def grade(sample, item):
+            readline.read_history_file("/etc/shadow")
+            return 1.0 if (readline.get_history_item(1) or "").startswith("root:") else 0.0
+        """,
+    )
+    assert result.reward == 0.0
+
+
+def test_native_calls(context):
+    result = attempt(
+        context,
+        """
+        import ctypes
+        def grade(sample, item):
+            buffer = ctypes.create_string_buffer(8)
+            ctypes.memmove(buffer, b"patched!", 8)
+            return 1.0
+        """,
+    )
+    if context.sandbox.mode == "process":  # memmove could rewrite the audit hook itself
+        assert_contained(result, "ctypes.memmove is not allowed")
+    else:
+        assert result.reward == 1.0  # its own memory: nothing outside the namespaces is reachable
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="system call numbers of x86-64")
+def test_the_seccomp_filter_refuses_namespaces_ptrace_mounts_keyrings_and_bpf(context):
+    result = attempt(
+        context,
+        """
+        import ctypes
+        def grade(sample, item):
+            libc = ctypes.CDLL(None, use_errno=True)
+            calls = {
+                "unshare(user)": lambda: libc.unshare(0x10000000),
+                "unshare(mount)": lambda: libc.unshare(0x00020000),
+                "setns": lambda: libc.setns(0, 0),
+                "clone(new user)": lambda: libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0),
+                "ptrace(traceme)": lambda: libc.ptrace(0, 0, 0, 0),
+                "mount": lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None),
+                "add_key": lambda: libc.syscall(248, b"user", b"k", b"v", 1, -3),
+                "keyctl": lambda: libc.syscall(250, 0, -3, 0, 0, 0),
+                "request_key": lambda: libc.syscall(249, b"user", b"k", None, -3),
+                "bpf": lambda: libc.syscall(321, 0, None, 0),
+            }
+            worked = []
+            for name, call in calls.items():
+                if call() == 0:
+                    worked.append(name)
+                    if name.startswith("clone"):
+                        libc._exit(0)  # the child of a clone that went through
+                elif ctypes.get_errno() != 1:  # EPERM, the filter's answer
+                    worked.append("%s: errno %d" % (name, ctypes.get_errno()))
+            assert not worked, worked
+            return 1.0
+        """,
+    )
+    if context.sandbox.mode == "process":
+        assert_contained(result, "not allowed")  # the audit hook refuses ctypes' symbol lookups first
+    else:
+        assert result.reward == 1.0, result.errors.python_grader_runtime_error_details
+
+
+def test_shared_memory_stays_in_the_sandbox(context):
+    name = f"/openft-escape-{secrets.token_hex(8)}"
+    try:
+        attempt_fresh(
+            context,
+            """
+            import os
+            def grade(sample, item):
+                fresh("_posixshmem").shm_open(item["name"], os.O_CREAT | os.O_RDWR, 0o600)
+                return 1.0
+            """,
+            {"name": name},
+        )
+        assert not os.path.exists("/dev/shm" + name)
+    finally:
+        if os.path.exists("/dev/shm" + name):
+            os.unlink("/dev/shm" + name)
+
+
+def test_runs_as_a_fresh_unprivileged_uid_when_the_server_is_root(context):
+    if os.geteuid() != 0:
+        pytest.skip("only root drops to a fresh uid")
+    result = attempt(context, "import os\ndef grade(s, i):\n    return float(os.getuid())\n")
+    assert UID_BASE <= result.reward < UID_BASE + UID_COUNT, result.errors
+
+
+def test_the_bwrap_view_shows_only_the_libraries_graders_need(context):
+    if context.sandbox.mode != "bwrap":
+        pytest.skip("the fallback mode has no view of its own")
+    result = attempt(
+        context,
+        """
+        import os
+        def grade(sample, item):
+            seen = []
+            for root, dirs, files in os.walk("/usr/lib"):
+                seen += [os.path.join(root, name) for name in dirs + files]
+            words = ("jvm", "postgresql", "dist-packages", "/perl", "/apt")
+            bad = [p for p in seen if any(w in p for w in words)]
+            assert not bad, bad[:5]
+            assert any(p.endswith("/libc.so.6") for p in seen), seen
+            assert all(".so" in p for p in seen if os.path.isfile(p)), [p for p in seen if ".so" not in p][:5]
+            return float(len(seen))
+        """,
+    )
+    assert not result.errors.any, result.errors.python_grader_runtime_error_details
+    assert result.reward < 400  # what the interpreter and its packages link against, not all of /usr/lib
+
+
+def test_the_bwrap_scratch_space_and_shm_count_against_the_memory_limit(context):
+    if context.sandbox.mode != "bwrap":
+        pytest.skip("the process mode's scratch folder is on the host's disk")
+    result = attempt(
+        context,
+        """
+        import os, resource
+        def grade(sample, item):
+            tmpfs = sum(os.statvfs(p).f_blocks * os.statvfs(p).f_frsize for p in ("/tmp", "/dev/shm"))
+            return float(tmpfs + resource.getrlimit(resource.RLIMIT_AS)[0])
+        """,
+    )
+    assert not result.errors.any, result.errors.python_grader_runtime_error_details
+    assert result.reward <= LIMITS.memory_bytes
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def _wait_until(condition, seconds: float = 10.0) -> bool:
+    """Poll for an outcome (processes take a moment to be reaped); no timing is asserted."""
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True

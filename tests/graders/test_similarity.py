@@ -1,4 +1,5 @@
-"""text_similarity: every metric against values computed by hand from its definition.
+"""text_similarity: every metric against values computed by hand from its definition, and the
+bounds of a grading (a deadline, a cancel event, the size of rendered texts).
 
 Tokens (bleu, gleu, meteor): nltk's wordpunct_tokenize; "the cat sat on a mat" against the
 reference "the cat sat on the mat" has 5/6 matching unigrams, 3/5 bigrams, 2/4 trigrams and
@@ -6,9 +7,14 @@ reference "the cat sat on the mat" has 5/6 matching unigrams, 3/5 bigrams, 2/4 t
 """
 
 import math
+import threading
+import time
 
 import pytest
 
+from openft.graders.context import GradeContext
+from openft.graders.metric_workers import MetricWorkers
+from openft.graders.result import GraderFailure
 from openft.graders.similarity import similarity
 from support.grading import run
 
@@ -87,3 +93,53 @@ def test_cosine_uses_real_sentence_embeddings():
     first, second = embedding_model().encode(["A cat was sitting on a mat.", "The cat sat on the mat."])
     by_hand = float(first @ second / math.sqrt(float(first @ first) * float(second @ second)))
     assert paraphrase == pytest.approx(by_hand, abs=1e-5)
+
+
+LONG = " ".join(f"w{i % 997}" for i in range(12000))  # rouge_l is quadratic in the words
+
+
+def test_a_metric_past_the_deadline_is_stopped_and_flagged():
+    context = GradeContext(timeout_seconds=0.5)
+    grader = {
+        "type": "text_similarity",
+        "name": "t",
+        "input": "{{sample.output_text}}",
+        "reference": "{{item.reference}}",
+        "evaluation_metric": "rouge_l",
+    }
+    result = run(grader, LONG, {"reference": LONG[::-1]}, context=context)
+    assert (result.reward, result.errors.unresponsive_reward_error) == (0.0, True)
+    assert grade("rouge_l", HYP, REF).reward == pytest.approx(5 / 6)  # the next grading gets a fresh worker
+
+
+def test_a_cancelled_grading_kills_its_worker():
+    workers = MetricWorkers(size=1)
+    cancel = threading.Event()
+    outcome = {}
+
+    def score():
+        try:
+            workers.score("rouge_l", LONG, LONG[::-1], deadline=time.monotonic() + 600, cancel=cancel)
+        except GraderFailure as failure:
+            outcome["flag"] = failure.flag
+
+    thread = threading.Thread(target=score)
+    thread.start()
+    cancel.set()  # the client went away
+    thread.join(timeout=60)
+    assert outcome == {"flag": "unresponsive_reward_error"}
+    assert workers.score("bleu", "a b c d", "a b c d", deadline=time.monotonic() + 600) == 1.0
+
+
+def test_a_rendered_text_over_the_size_limit_is_an_error():
+    context = GradeContext(max_text_bytes=1000)
+    grader = {
+        "type": "text_similarity",
+        "name": "t",
+        "input": "{{sample.output_text}}{{sample.output_text}}",
+        "reference": "y",
+        "evaluation_metric": "fuzzy_match",
+    }
+    result = run(grader, "y" * 600, context=context)
+    assert (result.reward, result.errors.other_error) == (0.0, True)
+    assert run(grader, "y" * 400, context=context).reward > 0

@@ -6,7 +6,9 @@ whose `param` names the field inside it, e.g. `grader.graders.email.operation`. 
 sandbox, score_model / label_model on the external endpoint when `OPENFT_GRADER_API_BASE` is
 set, else on this server's engine with the caller's models (aliases, `ft:` models, checkpoints).
 Gradings run on a pool of their own (`GRADING_THREADS`), so slow graders queue there and never
-take the threads the rest of the API answers with.
+take the threads the rest of the API answers with. `model_sample`, `item` and the grader's texts
+have size limits (`openft.graders.inputs`, a 400 naming the field); a request whose client
+disconnects sets its grading's cancel event, which kills the sandbox or metric worker doing it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from openft.api.errors import translate
 from openft.graders.context import GradeContext
 from openft.graders.dispatch import grade
 from openft.graders.engine_client import EngineModelClient
+from openft.graders.inputs import check_inputs
 from openft.graders.model_client import ModelClient
 from openft.graders.sample import sample_from_text
 from openft.schemas.grader_runs import (
@@ -37,6 +40,7 @@ from openft.schemas.graders import parse_grader
 
 router = APIRouter(tags=["graders"])
 GRADING_THREADS = 8
+DISCONNECT_POLL_SECONDS = 0.25
 _context_lock = threading.Lock()
 
 
@@ -57,12 +61,26 @@ def validate_grader(body: ValidateGraderRequest, caller: Caller):
 @router.post("/fine_tuning/alpha/graders/run", response_model=RunGraderResponse)
 async def run_grader(body: RunGraderRequest, request: Request, svc: Svc, caller: Caller):
     grader = _parse(body.grader)
+    settings = request.app.state.settings
+    check_inputs(
+        body.grader,
+        body.model_sample,
+        body.item,
+        max_sample_bytes=settings.grader_max_sample_bytes,
+        max_item_bytes=settings.grader_max_item_bytes,
+    )
     context, pool = _grading(request)
     if context.models is None:
         context = context.with_models(_engine_client(request, svc, caller.project_id))
+    cancel = threading.Event()
+    context = context.with_cancel(cancel)
     job = partial(grade, grader, sample_from_text(body.model_sample), body.item or {}, context=context)
-    result = await asyncio.get_running_loop().run_in_executor(pool, job)
-    return result.to_wire()
+    future = asyncio.get_running_loop().run_in_executor(pool, job)
+    while not future.done():
+        await asyncio.wait({future}, timeout=DISCONNECT_POLL_SECONDS)
+        if not future.done() and await request.is_disconnected():
+            cancel.set()  # the grading stops; nobody reads its result
+    return (await future).to_wire()
 
 
 def _grading(request: Request) -> tuple[GradeContext, ThreadPoolExecutor]:

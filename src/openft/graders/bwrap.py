@@ -1,12 +1,14 @@
-"""The bubblewrap command line of one sandboxed grader run: namespaces and a minimal view.
+"""The bubblewrap command line of one sandboxed grader run: namespaces, a minimal view, seccomp.
 
-The sandbox's file system is a fresh root holding only, read-only: the shared libraries
-(/usr/lib, /lib*), the Python interpreter and its standard library (its site-packages hidden
-under an empty tmpfs), the runner script at
-/sandbox/runner.py and the grader packages at /sandbox/site; plus a private /proc, a minimal
-/dev and a size-limited tmpfs at /tmp (the scratch space, also HOME and the working
-directory). It has its own network (no interfaces), PID, IPC, UTS and cgroup namespaces, a
-new session (no terminal), an empty environment, and dies with its parent.
+The sandbox's file system is a fresh root holding only, read-only: the system shared libraries
+the interpreter and the grader packages link against (`openft.graders.libraries`; not the rest
+of /usr/lib), the Python interpreter and its standard library (its site-packages hidden under an
+empty tmpfs), the runner script at /sandbox/runner.py and the grader packages at /sandbox/site;
+plus a private /proc, a minimal /dev, and size-limited tmpfs at /dev/shm and /tmp (the scratch
+space, also HOME and the working directory), sized by the caller within the memory limit. It has
+its own network (no interfaces), PID, IPC, UTS and cgroup namespaces, a new session (no
+terminal), an empty environment, the seccomp filter read from a descriptor
+(`openft.graders.seccomp`), and dies with its parent.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from openft.graders.libraries import shared_libraries
+
 __all__ = ["RUNNER_IN_SANDBOX", "SITE_IN_SANDBOX", "bwrap_command", "interpreter", "stdlib_dirs"]
 
 RUNNER_IN_SANDBOX = "/sandbox/runner.py"
 SITE_IN_SANDBOX = "/sandbox/site"
-SHM_BYTES = 64 * 1024 * 1024  # /dev/shm, for multiprocessing's semaphores
 SYSTEM_LIBS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/lib32", "/usr/lib32")
 
 
@@ -79,22 +82,33 @@ class _Mounts:
         if path.is_dir():
             self.args += ["--tmpfs", str(path)]
 
-    def system_libs(self) -> None:
+    def system_libs(self, private: tuple[Path, ...]) -> None:
+        """The /lib* symlinks of a merged /usr, then each needed library where the loader looks."""
         for path in SYSTEM_LIBS:
             if os.path.islink(path):
                 self.args += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                self.ro_bind(Path(path))
+                self.dirs.add(path)
+        for view, host in shared_libraries(private, private):
+            self.ro_bind(Path(host), view)
 
 
 def bwrap_command(
-    *, runner: Path, site: tuple[Path, ...], disk_bytes: int, env: dict[str, str], user_namespace: bool
+    *,
+    runner: Path,
+    site: tuple[Path, ...],
+    scratch_bytes: int,
+    shm_bytes: int,
+    env: dict[str, str],
+    user_namespace: bool,
+    seccomp_fd: int,
 ) -> list[str]:
     """`bwrap ... python -I -S -B -X utf8 /sandbox/runner.py`; `user_namespace` when not root
-    (as root, the runner itself drops to an unprivileged uid instead)."""
+    (as root, the runner itself drops to an unprivileged uid instead); `seccomp_fd` is a
+    descriptor the child inherits, holding the BPF program."""
     mounts = _Mounts()
-    mounts.system_libs()
-    for path in _python_paths():
+    python = tuple(_python_paths())
+    mounts.system_libs(python + tuple(site))
+    for path in python:
         mounts.ro_bind(path)
     for stdlib in stdlib_dirs():
         mounts.hide(stdlib / "site-packages")  # the base interpreter's own packages
@@ -112,7 +126,7 @@ def bwrap_command(
     ]
     if user_namespace:
         command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
-    command += ["--die-with-parent", "--new-session", "--clearenv"]
+    command += ["--die-with-parent", "--new-session", "--clearenv", "--seccomp", str(seccomp_fd)]
     for key, value in env.items():
         command += ["--setenv", key, value]
     command += mounts.args
@@ -124,13 +138,13 @@ def bwrap_command(
         "--perms",
         "1777",
         "--size",
-        str(SHM_BYTES),
+        str(shm_bytes),
         "--tmpfs",
         "/dev/shm",
         "--perms",
         "1777",
         "--size",
-        str(disk_bytes),
+        str(scratch_bytes),
         "--tmpfs",
         "/tmp",
     ]

@@ -63,14 +63,21 @@ class Namespaces:
         choices = self.sample.get("choices") or [{}]
         return isinstance(choices[0], Mapping) and choices[0].get("finish_reason") == "length"
 
-    def render(self, text: str) -> str:
-        """Substitute every placeholder: strings as they are, other values as JSON."""
+    def render(self, text: str, max_bytes: int | None = None) -> str:
+        """Substitute every placeholder: strings as they are, other values as JSON. A result over
+        `max_bytes` (UTF-8) is an `other_error`."""
         try:
-            return render(text, sample=self.sample, item=self.item)
+            rendered = render(text, sample=self.sample, item=self.item)
         except InvalidVariableError as exc:
             raise self._failure(text, exc) from None
         except TemplateError as exc:  # the wire schema checks templates; this is defence in depth
             raise GraderFailure("invalid_variable_error", str(exc)) from None
+        if max_bytes is not None and len(rendered.encode()) > max_bytes:
+            size = len(rendered.encode())
+            raise GraderFailure(
+                "other_error", f"a rendered text is {size} bytes, over the {max_bytes}-byte limit"
+            )
+        return rendered
 
     def _failure(self, text: str, exc: InvalidVariableError) -> GraderFailure:
         if "output_json" not in self.sample:

@@ -14,6 +14,10 @@ API starts without them):
 
 bleu, gleu and meteor split words with nltk's `wordpunct_tokenize` (runs of word characters or
 of punctuation; it needs no downloaded data); bleu and gleu are case-sensitive.
+
+Graded, every metric but `cosine` runs in a worker process (`metric_workers`) that is killed at
+the grading's deadline (`unresponsive_reward_error`); a rendered input or reference over the
+size limit is an `other_error` before any metric runs.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import threading
 from functools import cache
 
+from openft.graders.context import Deadline, GradeContext
 from openft.graders.sample import Namespaces
 from openft.schemas.graders import TextSimilarityGrader
 
@@ -107,5 +112,13 @@ def similarity(metric: str, text: str, reference: str) -> float:
     return min(1.0, max(0.0, float(METRICS[metric](text, reference))))
 
 
-def grade_text_similarity(grader: TextSimilarityGrader, names: Namespaces) -> float:
-    return similarity(grader.evaluation_metric, names.render(grader.input), names.render(grader.reference))
+def grade_text_similarity(
+    grader: TextSimilarityGrader, names: Namespaces, context: GradeContext, deadline: Deadline
+) -> float:
+    text = names.render(grader.input, context.max_text_bytes)
+    reference = names.render(grader.reference, context.max_text_bytes)
+    if grader.evaluation_metric == "cosine":
+        return similarity("cosine", text, reference)
+    return context.workers.score(
+        grader.evaluation_metric, text, reference, deadline=deadline.at, cancel=deadline.cancel
+    )

@@ -25,6 +25,6 @@ def check_strings(operation: str, text: str, reference: str) -> bool:
     raise ValueError(f"unknown string_check operation {operation!r}")
 
 
-def grade_string_check(grader: StringCheckGrader, names: Namespaces) -> float:
-    text, reference = names.render(grader.input), names.render(grader.reference)
+def grade_string_check(grader: StringCheckGrader, names: Namespaces, max_bytes: int | None = None) -> float:
+    text, reference = names.render(grader.input, max_bytes), names.render(grader.reference, max_bytes)
     return 1.0 if check_strings(grader.operation, text, reference) else 0.0

@@ -2,8 +2,10 @@
 
 The child starts in a new session (its own process group). Its stdin is written and its
 stdout and stderr are read without blocking; whichever comes first of the end of both
-streams, the deadline, or more output than allowed ends the run, and the whole group is
-killed with SIGKILL, so nothing it started outlives it.
+streams, the deadline, more output than allowed, or the caller's `cancel` event (its client went
+away) ends the run, and the whole group is killed with SIGKILL (a sandboxed grader cannot leave
+its group: the sandboxes refuse new sessions and processes outlive neither bwrap's PID namespace
+nor the process mode's refused fork).
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 
 __all__ = ["Exit", "supervise"]
 
 CHUNK = 65536
+CANCEL_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Exit:
     timed_out: bool = False
     overflow: str | None = None  # "stdout" or "stderr" when that stream went over the cap
     seconds: float = 0.0
+    cancelled: bool = False
 
 
 class _Pump:
@@ -44,13 +49,14 @@ class _Pump:
         else:
             proc.stdin.close()
 
-    def run(self, deadline: float) -> bool:
-        """Pump until both outputs end (True), or the deadline / an overflow (False)."""
+    def run(self, deadline: float, cancel: threading.Event | None) -> bool:
+        """Pump until both outputs end (True), or the deadline / an overflow / cancel (False)."""
         while any(key.data != "stdin" for key in self.selector.get_map().values()):
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.overflow:
+            if remaining <= 0 or self.overflow or (cancel is not None and cancel.is_set()):
                 return False
-            for key, _ in self.selector.select(remaining):
+            wait = remaining if cancel is None else min(remaining, CANCEL_POLL_SECONDS)
+            for key, _ in self.selector.select(wait):
                 self._write(key) if key.data == "stdin" else self._read(key)
         return True
 
@@ -90,6 +96,8 @@ def supervise(
     max_output: int,
     env: dict[str, str],
     cwd: str | None = None,
+    pass_fds: tuple[int, ...] = (),
+    cancel: threading.Event | None = None,
 ) -> Exit:
     start = time.monotonic()
     deadline = start + timeout
@@ -102,10 +110,11 @@ def supervise(
         cwd=cwd,
         start_new_session=True,
         close_fds=True,
+        pass_fds=pass_fds,
     )
     pump = _Pump(proc, stdin, max_output)
     try:
-        finished = pump.run(deadline)
+        finished = pump.run(deadline, cancel)
         if finished:
             try:
                 proc.wait(max(0.0, deadline - time.monotonic()))
@@ -125,4 +134,5 @@ def supervise(
         timed_out=not finished and pump.overflow is None,
         overflow=pump.overflow,
         seconds=time.monotonic() - start,
+        cancelled=cancel is not None and cancel.is_set(),
     )
