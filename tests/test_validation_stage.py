@@ -45,3 +45,20 @@ def test_a_file_the_stage_cannot_read_fails_the_job_once(make_server, backend):
         assert failed.error.message.startswith("The job's files could not be validated: FileNotFoundError")
         errors = [e for e in client.fine_tuning.jobs.list_events(job.id) if e.level == "error"]
         assert len(errors) == 1
+
+
+def test_a_python_grader_job_fails_when_the_server_cannot_run_python_graders(make_server, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # no bubblewrap: `auto` refuses python graders
+    server = make_server()
+    grader = {"type": "python", "name": "p", "source": "def grade(sample, item):\n    return 1.0\n"}
+    rows = [{"messages": [{"role": "user", "content": f"Say {i}"}], "answer": str(i)} for i in range(10)]
+    with sync_client(server.url) as client:
+        job = client.fine_tuning.jobs.create(
+            model="gpt-4o-mini",
+            training_file=upload(client, rows),
+            method={"type": "reinforcement", "reinforcement": {"grader": grader}},
+        )
+        failed = wait_for_status(client, job.id, {"failed", "queued"}, timeout=30)
+        assert failed.status == "failed" and failed.error.code == "python_grader_unavailable"
+        assert failed.error.param == "method.reinforcement.grader"
+        assert "bubblewrap" in failed.error.message

@@ -1,6 +1,8 @@
 """The validation stage: a job in ``validating_files`` has its files checked against its method,
 then moves to ``queued`` (keeping what validation learned of each file, so the trainer never
-validates them again) or to ``failed`` with ``error = {code, message, param}``.
+validates them again) or to ``failed`` with ``error = {code, message, param}``. A reinforcement
+job whose grader has a python grader fails here when this server cannot run python graders
+(no working sandbox: ``graders.context.python_sandbox_problem``), before any compute is spent.
 
 Runs in the API process (``openft serve``). The move is a conditional transition, so when two
 stages look at the same job only one of them records the outcome. Any failure of the stage
@@ -14,7 +16,9 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from openft.config import Settings
 from openft.datasets import JobFileError, validate_dataset
+from openft.graders.context import python_sandbox_problem
 from openft.janitor import remove_expired
 from openft.storage import Storage
 from openft.store import files as file_store
@@ -32,6 +36,36 @@ FILE_ROLES = (("training", "training_file"), ("validation", "validation_file"))
 class Outcome:
     validated_files: dict | None = None  # {"training": {file_id, format, n_examples}, ...}
     problem: JobFileError | None = None
+
+
+def check_job(settings: Settings, db: Database, storage: Storage, job: JobRow) -> Outcome:
+    """What validation learned of each of the job's files, or the first problem with the job."""
+    problem = _grader_problem(settings, job)
+    return Outcome(problem=problem) if problem is not None else check_job_files(db, storage, job)
+
+
+def _grader_problem(settings: Settings, job: JobRow) -> JobFileError | None:
+    grader = (
+        job.method.get("reinforcement", {}).get("grader") if job.method["type"] == "reinforcement" else None
+    )
+    if grader is None or not _has_python_grader(grader):
+        return None
+    problem = python_sandbox_problem(settings)
+    if problem is None:
+        return None
+    return JobFileError(
+        code="python_grader_unavailable",
+        message=f"This server cannot run the job's python grader: {problem}",
+        param="method.reinforcement.grader",
+    )
+
+
+def _has_python_grader(grader: dict) -> bool:
+    if grader.get("type") == "python":
+        return True
+    graders = grader.get("graders") if grader.get("type") == "multi" else None
+    children = graders.values() if isinstance(graders, dict) else [graders] if graders else []
+    return any(isinstance(child, dict) and _has_python_grader(child) for child in children)
 
 
 def check_job_files(db: Database, storage: Storage, job: JobRow) -> Outcome:
@@ -54,9 +88,9 @@ def check_job_files(db: Database, storage: Storage, job: JobRow) -> Outcome:
     return Outcome(validated_files=validated)
 
 
-def validate_job(db: Database, storage: Storage, job: JobRow) -> None:
+def validate_job(settings: Settings, db: Database, storage: Storage, job: JobRow) -> None:
     try:
-        outcome = check_job_files(db, storage, job)
+        outcome = check_job(settings, db, storage, job)
     except Exception as exc:  # the job fails with a message; the traceback goes to the log only
         log.exception("validating the files of job %s failed", job.id)
         message = f"The job's files could not be validated: {type(exc).__name__}: {exc}"
@@ -75,14 +109,14 @@ def validate_job(db: Database, storage: Storage, job: JobRow) -> None:
             log.info("job %s left validation meanwhile (now %s)", job.id, job.status)
 
 
-def validate_pending(db: Database, storage: Storage) -> int:
+def validate_pending(settings: Settings, db: Database, storage: Storage) -> int:
     with db.read() as session:
         pending = job_store.job_ids_in_status(session, status=VALIDATING)
     for job_id in pending:
         with db.read() as session:
             job = job_store.get_job_any_project(session, job_id=job_id)
         try:
-            validate_job(db, storage, job)
+            validate_job(settings, db, storage, job)
         except Exception:  # the outcome could not be stored: the database itself is failing
             log.exception("recording the validation of job %s failed", job_id)
     return len(pending)
@@ -100,8 +134,9 @@ class ValidationThread:
     """Validates pending jobs when woken (after a create) and every ``poll_seconds`` anyway;
     removes expired files on the same beat."""
 
-    def __init__(self, db: Database, storage: Storage, poll_seconds: float):
-        self.db, self.storage, self.poll_seconds = db, storage, poll_seconds
+    def __init__(self, settings: Settings, db: Database, storage: Storage):
+        self.settings, self.db, self.storage = settings, db, storage
+        self.poll_seconds = settings.validator_poll_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="openft-validation", daemon=True)
@@ -121,7 +156,7 @@ class ValidationThread:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                validate_pending(self.db, self.storage)
+                validate_pending(self.settings, self.db, self.storage)
                 remove_expired(self.db, self.storage)
             except Exception:
                 log.exception("validation pass failed")

@@ -22,7 +22,7 @@ def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.resolved_database_url)
     upgrade(db)
     storage = Storage(settings.data_dir)
-    validator = ValidationThread(db, storage, settings.validator_poll_seconds)
+    validator = ValidationThread(settings, db, storage)
     worker = WorkerThread(Worker(settings, db, storage)) if settings.embedded_worker else None
 
     @asynccontextmanager
