@@ -252,7 +252,7 @@ def main() -> None:
 def _usable(sandbox: Sandbox) -> bool:
     try:
         return bool(sandbox.mode)
-    except Exception:  # noqa: reported on the first line
+    except Exception:  # reported on the first line
         return False
 
 

@@ -24,9 +24,11 @@ def keyed(make_server):
 
 
 def test_bad_or_missing_key_is_401_in_openai_shape(keyed):
-    with sync_client(keyed.url, api_key="sk-wrong-key-1234") as client:
-        with pytest.raises(openai.AuthenticationError) as caught:
-            client.files.list()
+    with (
+        sync_client(keyed.url, api_key="sk-wrong-key-1234") as client,
+        pytest.raises(openai.AuthenticationError) as caught,
+    ):
+        client.files.list()
     body = caught.value.body
     assert (
         body["code"] == "invalid_api_key"
@@ -35,9 +37,11 @@ def test_bad_or_missing_key_is_401_in_openai_shape(keyed):
     )
     assert body["message"].startswith("Incorrect API key provided: sk-") and "1234" in body["message"]
     assert "sk-wrong-key-1234" not in body["message"]
-    with sync_client(keyed.url, api_key="sk-alice") as client:
-        with pytest.raises(openai.AuthenticationError) as caught:
-            client.models.list(extra_headers={"Authorization": ""})
+    with (
+        sync_client(keyed.url, api_key="sk-alice") as client,
+        pytest.raises(openai.AuthenticationError) as caught,
+    ):
+        client.models.list(extra_headers={"Authorization": ""})
     assert "You didn't provide an API key" in caught.value.message
 
 
@@ -65,7 +69,7 @@ def test_projects_cannot_see_each_others_objects(keyed):
 
 
 def test_open_server_refuses_to_bind_beyond_loopback(tmp_path):
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: PLW1510 (the exit status is what the test reads)
         [
             sys.executable,
             "-m",

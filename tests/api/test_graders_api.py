@@ -34,7 +34,10 @@ PYTHON = {
     "type": "python",
     "name": "py",
     "image_tag": "2025-05-08",
-    "source": "def grade(sample, item) -> float:\n    return 1.0 if sample['output_text'] == item['label'] else 0.0\n",
+    "source": (
+        "def grade(sample, item) -> float:\n"
+        "    return 1.0 if sample['output_text'] == item['label'] else 0.0\n"
+    ),
 }
 SCORE = {
     "type": "score_model",
@@ -384,7 +387,10 @@ def test_server_keeps_serving_while_a_grader_misbehaves(make_server):
     server = make_server(grader_timeout_seconds=3)
     loop = {
         **PYTHON,
-        "source": "import os\ndef grade(sample, item):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n",
+        "source": (
+            "import os\ndef grade(sample, item):\n    while True:\n"
+            "        try:\n            os.fork()\n        except OSError:\n            pass\n"
+        ),
     }
     with sync_client(server.url) as client:
         outcome = {}

@@ -71,8 +71,9 @@ def test_chat_file_for_a_dpo_job_fails_with_the_reference_message(client):
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training, method={"type": "dpo"})
     failed = wait_for_status(client, job.id, {"failed", "queued"})
     assert failed.error.message == (
-        f"The job failed due to an invalid training file. Invalid file format. Input file {training} is in the "
-        "fine-tune-chat format, but the specified fine-tuning job is not using 'supervised' as the training method "
+        "The job failed due to an invalid training file. Invalid file format. "
+        f"Input file {training} is in the fine-tune-chat format, "
+        "but the specified fine-tuning job is not using 'supervised' as the training method "
         "(provided method=dpo). "
     )
 

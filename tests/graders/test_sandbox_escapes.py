@@ -40,7 +40,7 @@ def context(request):
     sandbox = Sandbox(request.param, LIMITS)
     if request.param == "bwrap":
         try:
-            sandbox.mode
+            _ = sandbox.mode
         except Exception as exc:
             pytest.skip(f"bubblewrap unusable here: {exc}")
     return GradeContext(sandbox=sandbox)
@@ -151,7 +151,9 @@ def test_environment_variables_and_keys(context, monkeypatch):
         """
         import os
         def grade(sample, item):
-            leaked = [k for k, v in os.environ.items() if "sk-secret" in v or k.startswith(("OPENFT", "OPENAI"))]
+            leaked = [
+                k for k, v in os.environ.items() if "sk-secret" in v or k.startswith(("OPENFT", "OPENAI"))
+            ]
             for path in ("/proc/self/environ", "/proc/1/environ"):
                 try:
                     leaked += ["proc"] if b"sk-secret" in open(path, "rb").read() else []
@@ -318,11 +320,16 @@ def test_the_bwrap_view_holds_only_what_graders_need(context):
         def grade(sample, item):
             seen = []
             for top in sorted(os.listdir("/")):
-                if top in ("proc", "dev", "usr", "lib", "lib64", "lib32", "bin"):  # /usr/lib: system libraries
+                # /usr/lib: system libraries
+                if top in ("proc", "dev", "usr", "lib", "lib64", "lib32", "bin"):
                     continue
                 for root, dirs, files in os.walk("/" + top):
                     seen += [os.path.join(root, name) for name in files]
-            bad = [p for p in seen if "openft" in p or ".venv" in p or "/site-packages/" in p or p.startswith("/etc")]
+            bad = [
+                p
+                for p in seen
+                if "openft" in p or ".venv" in p or "/site-packages/" in p or p.startswith("/etc")
+            ]
             assert not bad, bad[:5]
             assert sorted(os.listdir("/")) == item["tops"], sorted(os.listdir("/"))
             assert sorted(os.listdir("/sandbox")) == ["runner.py", "site"]

@@ -9,8 +9,8 @@ from openft.schemas.graders import parse_grader
 
 
 def run(
-    grader: dict, output: str | dict = "", item: dict | None = None, *, context: GradeContext = GradeContext()
+    grader: dict, output: str | dict = "", item: dict | None = None, *, context: GradeContext | None = None
 ):
     """Grade `output` (model text, or a whole sample dict) with the grader given as JSON."""
     sample = sample_from_text(output) if isinstance(output, str) else output
-    return grade(parse_grader(grader), sample, item or {}, context=context)
+    return grade(parse_grader(grader), sample, item or {}, context=context or GradeContext())

@@ -148,7 +148,8 @@ def _text(where: str, content) -> str | None:
             or (part.text if part.type == "text" else part.refusal) is None
         ):
             raise InvalidRequest(
-                f"Invalid content part '{part.type}' in '{where}.content[{number}]': this model reads text only.",
+                f"Invalid content part '{part.type}' in '{where}.content[{number}]': "
+                "this model reads text only.",
                 param=f"{where}.content[{number}].type",
                 code="unsupported_content",
             )

@@ -81,26 +81,32 @@ def translate(error: dict) -> APIError:
     if kind in ("string_too_long", "too_long"):
         what = "string" if kind == "string_too_long" else "array"
         return APIError(
-            f"Invalid '{param}': {what} too long. Expected a {what} with maximum length {ctx.get('max_length')}.",
+            f"Invalid '{param}': {what} too long. "
+            f"Expected a {what} with maximum length {ctx.get('max_length')}.",
             param=param,
             code=f"{what}_above_max_length",
         )
     if kind in ("string_too_short", "too_short"):
         what = "string" if kind == "string_too_short" else "array"
         return APIError(
-            f"Invalid '{param}': {what} too short. Expected a {what} with minimum length {ctx.get('min_length')}.",
+            f"Invalid '{param}': {what} too short. "
+            f"Expected a {what} with minimum length {ctx.get('min_length')}.",
             param=param,
             code=f"{what}_below_min_length",
         )
     if kind in ("greater_than_equal", "greater_than"):
         return APIError(
-            f"Invalid '{param}': value below minimum. Expected a value {'>=' if kind == 'greater_than_equal' else '>'} {ctx.get('ge', ctx.get('gt'))}, but got {error.get('input')!r} instead.",
+            f"Invalid '{param}': value below minimum. Expected a value "
+            f"{'>=' if kind == 'greater_than_equal' else '>'} {ctx.get('ge', ctx.get('gt'))}, "
+            f"but got {error.get('input')!r} instead.",
             param=param,
             code="value_below_minimum",
         )
     if kind in ("less_than_equal", "less_than"):
         return APIError(
-            f"Invalid '{param}': value above maximum. Expected a value {'<=' if kind == 'less_than_equal' else '<'} {ctx.get('le', ctx.get('lt'))}, but got {error.get('input')!r} instead.",
+            f"Invalid '{param}': value above maximum. Expected a value "
+            f"{'<=' if kind == 'less_than_equal' else '<'} {ctx.get('le', ctx.get('lt'))}, "
+            f"but got {error.get('input')!r} instead.",
             param=param,
             code="value_above_maximum",
         )

@@ -34,7 +34,8 @@ def _check_file(session, caller, file_id: str | None, param: str) -> None:
         )
     if row.purpose != "fine-tune":
         raise InvalidRequest(
-            f"invalid {param}: {file_id} has purpose '{row.purpose}'; fine-tuning files must be uploaded with purpose 'fine-tune'.",
+            f"invalid {param}: {file_id} has purpose '{row.purpose}'; "
+            "fine-tuning files must be uploaded with purpose 'fine-tune'.",
             param=param,
             code="invalid_file_purpose",
         )
@@ -67,7 +68,8 @@ def _validating_message(body: CreateJobRequest) -> str:
 def create_job(body: CreateJobRequest, svc: Svc, caller: Caller):
     if body.hyperparameters is not None and body.method is not None and body.method.type != "supervised":
         raise InvalidRequest(
-            f"The deprecated 'hyperparameters' only apply to supervised jobs; use method.{body.method.type}.hyperparameters.",
+            "The deprecated 'hyperparameters' only apply to supervised jobs; "
+            f"use method.{body.method.type}.hyperparameters.",
             param="hyperparameters",
             code="invalid_value",
         )

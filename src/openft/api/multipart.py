@@ -75,7 +75,7 @@ class _Collector:
         if b"filename" in options:
             filename = options[b"filename"].decode("utf-8", "replace").replace("\\", "/").rsplit("/", 1)[-1]
             self._file = ReceivedFile(self.new_path(), filename or "upload")
-            self._handle = open(self._file.path, "wb")
+            self._handle = open(self._file.path, "wb")  # noqa: SIM115 (closed when the part ends)
             self._md5 = hashlib.md5()
 
     def _data(self, data, start, end):

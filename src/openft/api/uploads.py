@@ -151,7 +151,8 @@ def complete_upload(upload_id: str, body: CompleteUploadRequest, svc: Svc, calle
     try:
         if size != upload.bytes:
             raise InvalidRequest(
-                f"The uploaded parts total {size} bytes, but the upload was created with bytes={upload.bytes}.",
+                f"The uploaded parts total {size} bytes, "
+                f"but the upload was created with bytes={upload.bytes}.",
                 param="bytes",
                 code="bytes_mismatch",
             )

@@ -39,6 +39,7 @@ from openft.schemas.graders import (
 __all__ = ["grade"]
 
 log = logging.getLogger("openft.graders")
+NO_MODELS_NO_SANDBOX = GradeContext()  # model and python graders report their server error
 
 
 def grade(
@@ -46,7 +47,7 @@ def grade(
     sample: Mapping[str, Any],
     item: Mapping[str, Any] | None = None,
     *,
-    context: GradeContext = GradeContext(),
+    context: GradeContext = NO_MODELS_NO_SANDBOX,
 ) -> GradeResult:
     """Grade one sample (see `sample.sample_from_text` / `sample_from_choice`) against its item."""
     names = Namespaces(sample, item or {})

@@ -33,7 +33,7 @@ def main():
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except BaseException:  # noqa: the grader may have closed or replaced them
+        except BaseException:  # the grader may have closed or replaced them
             pass
     _write(result_fd, json.dumps(result).encode())
     os._exit(0)
@@ -264,7 +264,7 @@ def run_grader(source, sample, item):
         if not callable(grade):
             return {"error": "the source does not define a function grade(sample, item)"}
         value = grade(sample, item)
-    except BaseException as exc:  # noqa: SystemExit and KeyboardInterrupt are grader errors too
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt are grader errors too
         return {"error": _details(exc)}
     return _score(value)
 
@@ -272,7 +272,7 @@ def run_grader(source, sample, item):
 def _details(exc):
     try:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
-    except BaseException:  # noqa: e.g. MemoryError again while formatting
+    except BaseException:  # e.g. MemoryError again while formatting
         text = "%s: %s" % (type(exc).__name__, exc)
     return text if len(text) <= MAX_DETAILS else "...\n" + text[-MAX_DETAILS:]
 

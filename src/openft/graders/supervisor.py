@@ -10,6 +10,7 @@ nor the process mode's refused fork).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -82,10 +83,8 @@ class _Pump:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def supervise(

@@ -194,7 +194,8 @@ class ToolCallOut(BaseModel):
 
 
 class AssistantMessage(BaseModel):
-    """As OpenAI writes it: ``refusal`` null, ``annotations`` empty, ``tool_calls`` only when there are calls."""
+    """As OpenAI writes it: ``refusal`` null, ``annotations`` empty, ``tool_calls`` only when there
+    are calls."""
 
     role: Literal["assistant"] = "assistant"
     content: str | None
