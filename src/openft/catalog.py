@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from openft.config import BaseModelConfig, Settings
 from openft.storage import Storage
 from openft.store import models as model_store
@@ -81,7 +83,7 @@ class Catalog:
         shown = chain[-2] if len(chain) >= 2 else chain[-1]
         return ResolvedBase(shown=shown, base=chain[-1])
 
-    def locate(self, session, *, project_id: str, name: str) -> ModelTarget:
+    def locate(self, session: Session, *, project_id: str, name: str) -> ModelTarget:
         """What to load for ``name`` in ``project_id``; ModelUnavailable (with the reason) when
         nothing can be: an unknown name, another project's model, a retired base, weights gone."""
         resolved = self.resolve(name)

@@ -23,7 +23,7 @@ def claim(db: Database, *, worker_id: str) -> JobRow | None:
         candidates = job_store.job_ids_in_status(session, status=QUEUED, limit=20)
     for job_id in candidates:
         with db.write() as session:
-            job = job_store.get_job_any_project(session, job_id=job_id)
+            job = job_store.require_job(session, job_id=job_id)
             try:
                 return lifecycle.start(session, job=job, worker_id=worker_id)
             except TransitionRefused:
@@ -46,7 +46,7 @@ def sweep_stalled(db: Database, *, stale_after: int) -> list[str]:
     moved = []
     for job_id in stalled:
         with db.write() as session:
-            job = job_store.get_job_any_project(session, job_id=job_id)
+            job = job_store.require_job(session, job_id=job_id)
             if job.status != RUNNING or (job.heartbeat_at or 0) >= cutoff:
                 continue
             lost = f"The worker running this job ({job.worker_id}) stopped responding"

@@ -96,7 +96,7 @@ def validate_job(settings: Settings, db: Database, storage: Storage, job: JobRow
         message = f"The job's files could not be validated: {type(exc).__name__}: {exc}"
         outcome = Outcome(problem=JobFileError(code="invalid_training_file", message=message, param=None))
     with db.write() as session:
-        job = job_store.get_job_any_project(session, job_id=job.id)
+        job = job_store.require_job(session, job_id=job.id)
         try:
             if outcome.problem is None:
                 lifecycle.accept_files(session, job=job, validated_files=outcome.validated_files or {})
@@ -114,7 +114,7 @@ def validate_pending(settings: Settings, db: Database, storage: Storage) -> int:
         pending = job_store.job_ids_in_status(session, status=VALIDATING)
     for job_id in pending:
         with db.read() as session:
-            job = job_store.get_job_any_project(session, job_id=job_id)
+            job = job_store.require_job(session, job_id=job_id)
         try:
             validate_job(settings, db, storage, job)
         except Exception:  # the outcome could not be stored: the database itself is failing

@@ -86,10 +86,7 @@ class Worker:
 
     def _statuses(self) -> dict[str, str]:
         with self.db.read() as session:
-            return {
-                job_id: job_store.get_job_any_project(session, job_id=job_id).status
-                for job_id in self.children
-            }
+            return {job_id: job_store.require_job(session, job_id=job_id).status for job_id in self.children}
 
     def _enforce_stops(self) -> None:
         if not self.children:
@@ -126,7 +123,7 @@ class Worker:
     def _fail_if_abandoned(self, job_id: str, code: int) -> None:
         """A trainer that died without recording an outcome (killed, out of memory) fails its job."""
         with self.db.write() as session:
-            job = job_store.get_job_any_project(session, job_id=job_id)
+            job = job_store.require_job(session, job_id=job_id)
             if job.status != RUNNING:
                 return
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
@@ -147,7 +144,7 @@ class Worker:
                 child.process.wait()
         for job_id in list(self.children):
             with self.db.write() as session:
-                job = job_store.get_job_any_project(session, job_id=job_id)
+                job = job_store.require_job(session, job_id=job_id)
                 with contextlib.suppress(TransitionRefused):
                     lifecycle.requeue(session, job=job, reason="The worker shut down")
         self.children.clear()

@@ -23,7 +23,7 @@ class JobFileError:
 
     code: str  # "invalid_training_file" | "invalid_validation_file" | "invalid_n_examples"
     message: str
-    param: str  # "training_file" | "validation_file"
+    param: str | None  # "training_file" | "validation_file"; None when no file is at fault
 
 
 @dataclass

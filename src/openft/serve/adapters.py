@@ -23,7 +23,7 @@ class AdapterSet:
     def __init__(self, model, capacity: int):
         self.module = model  # the base model, then the PeftModel wrapping it
         self.wrapped = False
-        self._lru = PinnedLRU(capacity, self._unload)
+        self._lru: PinnedLRU[str, str] = PinnedLRU(capacity, self._unload)  # directory -> adapter name
         self._loaded = 0
         self._mode: str | None = None  # what the layers run now: an adapter's name, BASE or MIXED
 
@@ -36,7 +36,7 @@ class AdapterSet:
 
     def loaded(self) -> list[str]:
         """Adapter directories in memory, least recently used first."""
-        return [str(key) for key in self._lru.keys()]
+        return self._lru.keys()
 
     def prepare(self, adapters: list[str | None]) -> dict:
         """Switch the layers for a batch whose rows use ``adapters`` (None: the base model);

@@ -10,7 +10,7 @@ request arriving mid-generation joins the running batch after its own prefill.
 from __future__ import annotations
 
 import torch
-from transformers.cache_utils import DynamicLayer
+from transformers.cache_utils import Cache, DynamicLayer
 
 from openft.serve.pool import LoadedModel
 from openft.serve.sequence import Sequence
@@ -20,7 +20,7 @@ class Batch:
     def __init__(self, model: LoadedModel, sequences: list[Sequence]):
         self.model = model
         self.sequences = sequences
-        self.cache = None
+        self.cache: Cache | None = None  # the three are set by prefill
         self.mask: torch.Tensor | None = None
         self.positions: torch.Tensor | None = None
 
@@ -41,15 +41,16 @@ class Batch:
             [[0] * (width - len(p)) + [1] * len(p) for p, _ in keys], device=self.model.device
         )
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        logits, self.cache = self.model.forward(ids, mask, positions, None, [adapter for _, adapter in keys])
-        self.cache.batch_select_indices(rows)
-        self.mask, self.positions = mask[rows], positions[rows, -1:]
+        logits, cache = self.model.forward(ids, mask, positions, None, [adapter for _, adapter in keys])
+        cache.batch_select_indices(rows)
+        self.cache, self.mask, self.positions = cache, mask[rows], positions[rows, -1:]
         self._take(logits[rows.cpu()])
 
     def step(self) -> None:
         ids = torch.tensor([[s.last_token] for s in self.sequences], device=self.model.device)
-        self.mask = torch.cat([self.mask, self.mask.new_ones((len(self), 1))], dim=1)
-        self.positions = self.positions + 1
+        _, mask, positions = self._state()
+        self.mask = torch.cat([mask, mask.new_ones((len(self), 1))], dim=1)
+        self.positions = positions + 1
         logits, self.cache = self._forward(ids, self.mask, self.positions)
         self._take(logits)
 
@@ -60,12 +61,13 @@ class Batch:
 
     def merge(self, other: Batch) -> None:
         """Take ``other``'s sequences into this batch (see ``can_merge``)."""
-        width = max(self.mask.shape[1], other.mask.shape[1])
+        (_, mask, positions), (_, other_mask, other_positions) = self._state(), other._state()
+        width = max(mask.shape[1], other_mask.shape[1])
         for mine, theirs in zip(self._layers(), other._layers()):
             mine.keys = torch.cat([_left_pad(mine.keys, width, 2), _left_pad(theirs.keys, width, 2)])
             mine.values = torch.cat([_left_pad(mine.values, width, 2), _left_pad(theirs.values, width, 2)])
-        self.mask = torch.cat([_left_pad(self.mask, width, 1), _left_pad(other.mask, width, 1)])
-        self.positions = torch.cat([self.positions, other.positions])
+        self.mask = torch.cat([_left_pad(mask, width, 1), _left_pad(other_mask, width, 1)])
+        self.positions = torch.cat([positions, other_positions])
         self.sequences += other.sequences
         other.sequences = []
 
@@ -75,7 +77,15 @@ class Batch:
             sequence.drop()
         self.sequences = []
 
-    def _forward(self, ids, mask, positions):
+    def _state(self) -> tuple[Cache, torch.Tensor, torch.Tensor]:
+        """The cache, attention mask and last positions, which exist once the batch is prefilled."""
+        if self.cache is None or self.mask is None or self.positions is None:
+            raise RuntimeError("the batch is decoded before its prefill")
+        return self.cache, self.mask, self.positions
+
+    def _forward(
+        self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor
+    ) -> tuple[torch.Tensor, Cache]:
         return self.model.forward(ids, mask, positions, self.cache, [s.adapter for s in self.sequences])
 
     def _take(self, logits: torch.Tensor) -> None:
@@ -90,8 +100,9 @@ class Batch:
         self.sequences = [self.sequences[i] for i in keep]
         if keep:
             index = torch.tensor(keep, device=self.model.device)
-            self.cache.batch_select_indices(index)
-            self.mask, self.positions = self.mask[index], self.positions[index]
+            cache, mask, positions = self._state()
+            cache.batch_select_indices(index)
+            self.mask, self.positions = mask[index], positions[index]
 
     def _layers(self) -> list:
         return list(getattr(self.cache, "layers", None) or [None])

@@ -9,11 +9,16 @@ is complete), and it is told the token chosen. JSON is written with OpenAI's sep
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from openft.errors import InvalidRequest, ServerError
 from openft.serve.generation import JSON_STYLE, Grammar
+
+if TYPE_CHECKING:
+    from llguidance import LLTokenizer
 
 
 class TokenConstraint:
@@ -54,7 +59,7 @@ class GrammarCompiler:
 
     def __init__(self, tokenizer, vocab_size: int, eos_token_id: int):
         self.tokenizer, self.vocab_size, self.eos_token_id = tokenizer, vocab_size, eos_token_id
-        self._ll_tokenizer = None
+        self._ll_tokenizer: LLTokenizer | None = None
 
     def compile(self, grammar: Grammar) -> CompiledGrammar:
         llguidance = _llguidance()
@@ -73,7 +78,7 @@ class GrammarCompiler:
             )
         return CompiledGrammar(matcher, self.vocab_size)
 
-    def _tokenizer(self):
+    def _tokenizer(self) -> LLTokenizer:
         if self._ll_tokenizer is None:
             from llguidance.hf import from_tokenizer
 

@@ -13,6 +13,8 @@ from typing import Literal
 
 from openft.catalog import ModelTarget
 
+FinishReason = Literal["stop", "length"]
+
 
 @dataclass(frozen=True)
 class Sampling:
@@ -88,7 +90,7 @@ class Delta:
 @dataclass(frozen=True)
 class Finished:
     index: int
-    reason: Literal["stop", "length"]
+    reason: FinishReason
     completion_tokens: int
 
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-class PinnedLRU:
-    def __init__(self, capacity: int, evict: Callable[[Hashable, Any], None]):
+class PinnedLRU(Generic[K, V]):
+    def __init__(self, capacity: int, evict: Callable[[K, V], None]):
         self.capacity = max(1, capacity)
         self._evict = evict
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
-        self._pins: dict[Hashable, int] = {}
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._pins: dict[K, int] = {}
 
-    def acquire(self, key: Hashable, load: Callable[[], Any]) -> Any:
+    def acquire(self, key: K, load: Callable[[], V]) -> V:
         """The entry for ``key`` (loaded if absent), pinned until ``release(key)``."""
         if key in self._entries:
             self._entries.move_to_end(key)
@@ -29,17 +32,17 @@ class PinnedLRU:
         self._shrink()
         return self._entries[key]
 
-    def release(self, key: Hashable) -> None:
+    def release(self, key: K) -> None:
         self._pins[key] -= 1
         if not self._pins[key]:
             del self._pins[key]
         self._shrink()
 
-    def keys(self) -> list[Hashable]:
+    def keys(self) -> list[K]:
         """Loaded keys, least recently used first."""
         return list(self._entries)
 
-    def __contains__(self, key: Hashable) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._entries
 
     def _shrink(self) -> None:

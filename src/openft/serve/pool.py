@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -20,12 +21,16 @@ from openft.serve.adapters import AdapterSet
 from openft.serve.constraints import GrammarCompiler
 from openft.serve.lru import PinnedLRU
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+    from transformers.cache_utils import Cache
+
 MAX_FULL_MODELS = 2
 
 
 @dataclass
 class LoadedModel:
-    tokenizer: object
+    tokenizer: PreTrainedTokenizerBase
     adapters: AdapterSet
     stop_ids: frozenset[int]
     context_length: int
@@ -35,7 +40,14 @@ class LoadedModel:
     cache_arg: str = "cache"  # "past_key_values" before transformers renamed it
 
     @torch.inference_mode()
-    def forward(self, input_ids, attention_mask, position_ids, cache, adapters: list[str | None]):
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        position_ids: torch.Tensor,
+        cache: Cache | None,
+        adapters: list[str | None],
+    ) -> tuple[torch.Tensor, Cache]:
         """One step for a batch: the last position's logits (float32, on the CPU) and the updated cache."""
         extra = {**self.adapters.prepare(adapters), self.cache_arg: cache}
         output = self.adapters.module(
@@ -64,18 +76,19 @@ class ModelPool:
         on_gpu = self.device.type == "cuda"
         self.dtype = torch.bfloat16 if on_gpu and torch.cuda.is_bf16_supported() else torch.float32
         self.bases: dict[str, LoadedModel] = {}
-        self._full = PinnedLRU(MAX_FULL_MODELS, lambda _key, _model: None)
+        self._full: PinnedLRU[str, LoadedModel] = PinnedLRU(MAX_FULL_MODELS, lambda _key, _model: None)
 
     def lease(self, target: ModelTarget) -> Lease:
-        if target.weights_dir is not None:
-            key = str(target.weights_dir)
-            model = self._full.acquire(key, lambda: self._load(target.weights_dir, target))
+        weights_dir, adapter_dir = target.weights_dir, target.adapter_dir
+        if weights_dir is not None:
+            key = str(weights_dir)
+            model = self._full.acquire(key, lambda: self._load(weights_dir, target))
             return Lease(model, None, lambda: self._full.release(key))
         model = self.base(target)
-        if target.adapter_dir is None:
+        if adapter_dir is None:
             return Lease(model, None, lambda: None)
-        name = model.adapters.acquire(target.adapter_dir)
-        return Lease(model, name, lambda: model.adapters.release(target.adapter_dir))
+        name = model.adapters.acquire(adapter_dir)
+        return Lease(model, name, lambda: model.adapters.release(adapter_dir))
 
     def base(self, target: ModelTarget) -> LoadedModel:
         if target.base_id not in self.bases:
@@ -86,11 +99,12 @@ class ModelPool:
             )
         return self.bases[target.base_id]
 
-    def _load(self, path, target: ModelTarget) -> LoadedModel:
+    def _load(self, path: str | Path, target: ModelTarget) -> LoadedModel:
         from openft.lm.loading import load_model_and_tokenizer, sequence_limit, stop_token_ids
 
         model, tokenizer = load_model_and_tokenizer(path, dtype=self.dtype)
-        model.to(self.device).eval()
+        # transformers wraps Module.to with functools.wraps, which mypy types as unbound (self first)
+        model.to(self.device).eval()  # type: ignore[arg-type]
         stops = stop_token_ids(tokenizer, model)
         eos = tokenizer.eos_token_id if tokenizer.eos_token_id in stops else min(stops)
         vocab = model.get_output_embeddings().weight.shape[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from openft.serve.constraints import TokenConstraint
-from openft.serve.generation import Completed, Delta, Failed, Finished, TokenLogprob
+from openft.serve.generation import Completed, Delta, Failed, Finished, FinishReason, TokenLogprob
 from openft.serve.output_text import OutputText
 from openft.serve.sampling import Sampler, token_logprobs
 from openft.serve.stream import Stream
@@ -30,7 +30,7 @@ class JobTracker:
     def abandoned(self) -> bool:
         return self.failed or self.stream.cancelled
 
-    def finished(self, index: int, reason: str, tokens: int) -> None:
+    def finished(self, index: int, reason: FinishReason, tokens: int) -> None:
         self.completion_tokens += tokens
         self.stream.emit(Finished(index, reason, tokens))
         self.closed()
@@ -78,7 +78,8 @@ class Sequence:
         if self.constraint is not None:
             self.constraint.accept(token)
         if token in self.stop_ids:
-            return self.finish("stop")
+            self.finish("stop")
+            return
         scores = self._logprobs(logits, token)
         text = self.output.push(token)
         if text or scores:
@@ -86,11 +87,11 @@ class Sequence:
         if self.output.stopped or (
             self.constraint is not None and (self.constraint.complete or self.constraint.failed)
         ):
-            return self.finish("stop")
-        if len(self.generated) >= self.max_tokens:
-            return self.finish("length")
+            self.finish("stop")
+        elif len(self.generated) >= self.max_tokens:
+            self.finish("length")
 
-    def finish(self, reason: str) -> None:
+    def finish(self, reason: FinishReason) -> None:
         rest = self.output.flush()
         if rest:
             self.tracker.stream.emit(Delta(self.index, rest))

@@ -20,14 +20,14 @@ FINAL = (Completed, Failed)
 class Stream:
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None):
         self._loop = loop
-        self._async: asyncio.Queue | None = asyncio.Queue() if loop else None
-        self._sync: queue.Queue | None = None if loop else queue.Queue()
+        self._async: asyncio.Queue[Event] | None = asyncio.Queue() if loop else None
+        self._sync: queue.Queue[Event] | None = None if loop else queue.Queue()
         self._cancelled = threading.Event()
 
     def emit(self, event: Event) -> None:
         """Called from the engine's thread."""
-        if self._sync is not None:
-            self._sync.put(event)
+        if self._loop is None or self._async is None:
+            self._sync_queue().put(event)
             return
         try:
             self._loop.call_soon_threadsafe(self._async.put_nowait, event)
@@ -42,10 +42,17 @@ class Stream:
         return self._cancelled.is_set()
 
     async def next(self) -> Event:
+        if self._async is None:
+            raise RuntimeError("this stream has no event loop: read it with get() or a plain for loop")
         return await self._async.get()
 
     def get(self, timeout: float | None = None) -> Event:
-        return self._sync.get(timeout=timeout)
+        return self._sync_queue().get(timeout=timeout)
+
+    def _sync_queue(self) -> queue.Queue[Event]:
+        if self._sync is None:
+            raise RuntimeError("this stream has an event loop: read it with next() or async for")
+        return self._sync
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         while True:

@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -26,7 +27,7 @@ from openft.errors import APIError, ServerError
 from openft.serve.admission import admit
 from openft.serve.batch import Batch
 from openft.serve.generation import Failed, GenerationJob
-from openft.serve.pool import ModelPool
+from openft.serve.pool import LoadedModel, ModelPool
 from openft.serve.sequence import Sequence
 from openft.serve.stream import Stream
 
@@ -90,7 +91,7 @@ class TransformersEngine:
 
     def _admit(self, pending: list[tuple[GenerationJob, Stream]]) -> None:
         by_model: dict[int, list[Sequence]] = defaultdict(list)
-        models = {}
+        models: dict[int, LoadedModel] = {}
         for job, stream in pending:
             for sequence, model in self._sequences(job, stream):
                 if sequence.max_tokens == 0:
@@ -105,7 +106,7 @@ class TransformersEngine:
                 if not batch.done:
                     self._place(batch)
 
-    def _sequences(self, job: GenerationJob, stream: Stream) -> list[tuple[Sequence, object]]:
+    def _sequences(self, job: GenerationJob, stream: Stream) -> list[tuple[Sequence, LoadedModel]]:
         if stream.cancelled:
             return []
         try:
@@ -133,7 +134,7 @@ class TransformersEngine:
                 return
         self.batches.append(batch)
 
-    def _guarded(self, batch: Batch, step) -> None:
+    def _guarded(self, batch: Batch, step: Callable[[], None]) -> None:
         try:
             step()
         except Exception as exc:

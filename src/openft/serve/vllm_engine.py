@@ -26,7 +26,16 @@ from openft.catalog import ModelTarget
 from openft.config import Settings
 from openft.errors import APIError, ServerError
 from openft.serve.admission import choice_seed, token_budget
-from openft.serve.generation import Accepted, Completed, Delta, Failed, Finished, GenerationJob, TokenLogprob
+from openft.serve.generation import (
+    Accepted,
+    Completed,
+    Delta,
+    Failed,
+    Finished,
+    FinishReason,
+    GenerationJob,
+    TokenLogprob,
+)
 from openft.serve.prompts import prompt_ids, prompt_text
 from openft.serve.stream import Stream
 
@@ -96,7 +105,7 @@ class VLLMEngine:
                 stream.emit(Delta(index, completion.text[len(shown) :], scores))
             shown, seen_tokens = completion.text, len(completion.token_ids)
             if output.finished:
-                reason = "length" if completion.finish_reason == "length" else "stop"
+                reason: FinishReason = "length" if completion.finish_reason == "length" else "stop"
                 stream.emit(Finished(index, reason, seen_tokens))
         return seen_tokens
 

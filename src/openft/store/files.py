@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from openft import ids
@@ -10,7 +10,7 @@ from openft.store.pages import Page, paginate, scoped
 from openft.store.tables import FileRow
 
 
-def _live(project_id: str):
+def _live(project_id: str) -> Select[FileRow]:
     """A project's files that have not expired (the janitor removes expired ones later)."""
     return scoped(FileRow, project_id).where(
         or_(FileRow.expires_at.is_(None), FileRow.expires_at > ids.now())

@@ -7,7 +7,9 @@ themselves (with what each sets and its event) are in ``lifecycle.py``.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from openft.store import transitions
@@ -26,9 +28,26 @@ def get_job(session: Session, *, project_id: str, job_id: str) -> JobRow | None:
     return session.scalar(scoped(JobRow, project_id).where(JobRow.id == job_id))
 
 
+class JobNotFound(LookupError):
+    """A job that an internal caller holds the id of is not in the database."""
+
+    def __init__(self, job_id: str):
+        super().__init__(f"job {job_id} is not in the database")
+        self.job_id = job_id
+
+
 def get_job_any_project(session: Session, *, job_id: str) -> JobRow | None:
     """For trusted internal callers (validator, worker, trainer): no tenancy filter."""
     return session.scalar(select(JobRow).where(JobRow.id == job_id))
+
+
+def require_job(session: Session, *, job_id: str) -> JobRow:
+    """The job an internal caller (validator, queue, worker, trainer) holds the id of; jobs are never
+    deleted, so its absence means a wrong id or a wrong database: raises JobNotFound."""
+    job = get_job_any_project(session, job_id=job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
 
 
 def list_jobs(
@@ -75,15 +94,19 @@ def stalled_job_ids(session: Session, *, cutoff: int) -> list[str]:
     return list(session.scalars(query))
 
 
-def transition(session: Session, *, job: JobRow, action: str, **fields) -> JobRow:
+def transition(session: Session, *, job: JobRow, action: str, **fields: object) -> JobRow:
     """Move ``job`` by ``action`` and set ``fields`` atomically; raises TransitionRefused when the
     job is (or meanwhile became) in a status the action is not allowed from."""
     target = transitions.next_status(action, job.status)
-    result = session.execute(
-        update(JobRow)
-        .where(JobRow.pk == job.pk, JobRow.status.in_(transitions.sources(action)))
-        .values(status=target, **fields)
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed as Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(JobRow)
+            .where(JobRow.pk == job.pk, JobRow.status.in_(transitions.sources(action)))
+            .values(status=target, **fields)
+            .execution_options(synchronize_session=False)
+        ),
     )
     session.refresh(job)
     if result.rowcount != 1:

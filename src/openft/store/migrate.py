@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from openft.store.db import Database
 
@@ -32,7 +33,7 @@ def upgrade(db: Database) -> None:
 
 
 @contextmanager
-def _exclusive(db: Database, conn):
+def _exclusive(db: Database, conn: Connection) -> Iterator[None]:
     if db.is_sqlite:
         lock_path = Path(db.engine.url.database or "openft.db").with_suffix(".migrate.lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 T = TypeVar("T")
+
+
+class Listed(Protocol):
+    """A table with an integer ``pk`` (the cursor order) and a public string ``id``."""
+
+    pk: ClassVar[InstrumentedAttribute[int]]
+    id: ClassVar[InstrumentedAttribute[str]]
+
+
+class Owned(Protocol):
+    """A table whose rows belong to a project."""
+
+    project_id: ClassVar[InstrumentedAttribute[str]]
+
+
+ListedT = TypeVar("ListedT", bound=Listed)
+OwnedT = TypeVar("OwnedT", bound=Owned)
 
 
 @dataclass
@@ -18,8 +35,14 @@ class Page(Generic[T]):
 
 
 def paginate(
-    session: Session, query: Select, table, *, after: str | None, limit: int, ascending: bool = False
-) -> Page:
+    session: Session,
+    query: Select[ListedT],
+    table: type[ListedT],
+    *,
+    after: str | None,
+    limit: int,
+    ascending: bool = False,
+) -> Page[ListedT]:
     """``query`` selects rows of ``table`` already filtered to what the caller may see."""
     if after is not None:
         cursor = session.scalar(query.with_only_columns(table.pk).where(table.id == after))
@@ -31,5 +54,5 @@ def paginate(
     return Page(rows[:limit], len(rows) > limit)
 
 
-def scoped(table, project_id: str) -> Select:
+def scoped(table: type[OwnedT], project_id: str) -> Select[OwnedT]:
     return select(table).where(table.project_id == project_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from openft.store.pages import scoped
@@ -32,10 +34,14 @@ def upload_parts(session: Session, *, upload: UploadRow) -> list[UploadPartRow]:
 def finish_upload(session: Session, *, upload: UploadRow, status: str, file_id: str | None = None) -> bool:
     """Move a pending upload to ``completed`` or ``cancelled`` in one conditional UPDATE; False when
     another request moved it first (two completes, or a complete and a cancel, racing)."""
-    result = session.execute(
-        update(UploadRow)
-        .where(UploadRow.pk == upload.pk, UploadRow.status == "pending")
-        .values(status=status, file_id=file_id)
+    # An UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed as Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(UploadRow)
+            .where(UploadRow.pk == upload.pk, UploadRow.status == "pending")
+            .values(status=status, file_id=file_id)
+        ),
     )
     return result.rowcount == 1
 

@@ -36,7 +36,7 @@ def save_model(model, tokenizer, target: Path) -> Path:
 def _save_weights(model, directory: Path) -> None:
     """Full weights, or the adapter being trained only (DPO keeps a frozen reference copy beside it)."""
     if isinstance(model, PeftModel):
-        model.save_pretrained(directory, selected_adapters=[model.active_adapter])
+        model.save_pretrained(str(directory), selected_adapters=[model.active_adapter])
     else:
         model.save_pretrained(directory)
 

@@ -18,7 +18,7 @@ class Collator:
 
     def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
         width = max(len(example["input_ids"]) for example in examples)
-        batch = {"input_ids": [], "attention_mask": [], "labels": []}
+        batch: dict[str, list[list[int]]] = {"input_ids": [], "attention_mask": [], "labels": []}
         for example in examples:
             length = len(example["input_ids"])
             gap = width - length

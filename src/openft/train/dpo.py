@@ -38,7 +38,7 @@ def train_dpo(spec: TrainSpec, reporter: Reporter) -> TrainResult:
 
     trainer = PretokenizedDPOTrainer(
         model=model,
-        ref_model=run.load_model(spec)[0] if spec.model.trains_fully else None,
+        ref_model=run.load_full_model(spec) if spec.model.trains_fully else None,
         args=_dpo_config(spec),
         train_dataset=Dataset.from_list(train.examples),
         processing_class=tokenizer,

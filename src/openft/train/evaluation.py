@@ -36,8 +36,9 @@ class Validator:
         figures = prefixed(whole, "full_valid_") if whole is not None else {}
         if mini_batch:
             batch = self._next_batch()
-            same = whole is not None and len(batch) == len(self.examples)
-            figures.update(prefixed(whole if same else self.score(model, batch), "valid_"))
+            whole_batch = len(batch) == len(self.examples)
+            scored = whole if whole is not None and whole_batch else self.score(model, batch)
+            figures.update(prefixed(scored, "valid_"))
         return figures
 
     def _next_batch(self) -> list[dict]:

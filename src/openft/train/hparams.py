@@ -9,9 +9,12 @@ and the job's progress all read the plan.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 AUTO = "auto"
+N = TypeVar("N")  # a resolved value: what its "auto" default gives
 
 TARGET_EPOCHS = 3
 MIN_TARGET_EXAMPLES = 100
@@ -132,6 +135,6 @@ def plan_steps(n_examples: int, batch_size: int, n_epochs: int) -> tuple[int, in
     return steps_per_epoch, steps_per_epoch * n_epochs
 
 
-def _pick(requested: dict, key: str, default):
+def _pick(requested: dict, key: str, default: Callable[[], N]) -> N:
     value = requested.get(key, AUTO)
     return default() if value is None or value == AUTO else value

@@ -92,9 +92,15 @@ def _validated(job: JobRow, role: str) -> dict | None:
     return job.validated_files.get(role)
 
 
-def _file_path(db: Database, storage: Storage, job: JobRow, validated: dict | None, role: str) -> Path | None:
-    if validated is None:
-        return None
+def _validated_training(job: JobRow) -> dict:
+    training = _validated(job, "training")
+    if training is None:  # the validation stage records the training file of every job it accepts
+        message = "The job's training file was never validated; create it again."
+        raise JobFailure(message, code="invalid_training_file")
+    return training
+
+
+def _file_path(db: Database, storage: Storage, job: JobRow, validated: dict, role: str) -> Path:
     file_id = validated["file_id"]
     with db.read() as session:
         row = file_store.get_file(session, project_id=job.project_id, file_id=file_id)
@@ -123,14 +129,14 @@ def _plan(settings: Settings, db: Database, job: JobRow, model: ModelTarget, n_e
         base_learning_rate=settings.base_models[model.base_id].base_learning_rate,
     )
     with db.write() as session:
-        row = job_store.get_job_any_project(session, job_id=job.id)
+        row = job_store.require_job(session, job_id=job.id)
         row.hyperparameters = plan.hyperparameters
     return plan
 
 
 def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> None:
     recipe = _recipe(job.method["type"])
-    training = _validated(job, "training")
+    training = _validated_training(job)
     validation = _validated(job, "validation")
     model = _start_model(settings, db, storage, job)
     plan = _plan(settings, db, job, model, training["n_examples"])
@@ -142,12 +148,14 @@ def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> N
         progress.note(
             f"Resuming training from step {resume_from.name.split('-')[-1]}, where the job was paused"
         )
+    training_file = _file_path(db, storage, job, training, "training")
+    validation_file = None if validation is None else _file_path(db, storage, job, validation, "validation")
     spec = TrainSpec(
         model=model,
         data_dir=storage.root,
         output_dir=storage.job_dir(job.id),
-        training_file=_file_path(db, storage, job, training, "training"),
-        validation_file=_file_path(db, storage, job, validation, "validation"),
+        training_file=training_file,
+        validation_file=validation_file,
         fmt=training["format"],
         plan=plan,
         seed=job.seed,
@@ -170,7 +178,11 @@ def _step_rows(db: Database, job: JobRow) -> list[dict]:
     return [by_step[step] for step in sorted(by_step)]
 
 
-def _succeed(db: Database, storage: Storage, job: JobRow, model_name: str, base_id: str, result) -> None:
+def _succeed(
+    db: Database, storage: Storage, job: JobRow, model_name: str, base_id: str, result: TrainResult
+) -> None:
+    if result.final_dir is None:  # the recipes save the final model of every run not stopped
+        raise JobFailure("Training finished without saving the final model.")
     content = encoded(step_metrics_csv(_step_rows(db, job), job.method["type"]))
     temp = storage.incoming()
     temp.write_bytes(content)
@@ -180,7 +192,7 @@ def _succeed(db: Database, storage: Storage, job: JobRow, model_name: str, base_
     now = ids.now()
     try:
         with db.write() as session:
-            row = job_store.get_job_any_project(session, job_id=job.id)
+            row = job_store.require_job(session, job_id=job.id)
             file_store.add_file(
                 session,
                 row=FileRow(
@@ -221,5 +233,5 @@ def _succeed(db: Database, storage: Storage, job: JobRow, model_name: str, base_
 
 def _fail(db: Database, job_id: str, failure: JobFailure) -> None:
     with db.write() as session, contextlib.suppress(TransitionRefused):
-        job = job_store.get_job_any_project(session, job_id=job_id)
+        job = job_store.require_job(session, job_id=job_id)
         lifecycle.fail(session, job=job, code=failure.code, message=str(failure))

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from openft import ids
 from openft.storage import Storage
 from openft.store import checkpoints as checkpoint_store
@@ -15,7 +17,7 @@ from openft.store import events as event_store
 from openft.store import jobs as job_store
 from openft.store import models as model_store
 from openft.store.db import Database
-from openft.store.tables import CheckpointRow, ModelRow
+from openft.store.tables import CheckpointRow, JobRow, ModelRow
 from openft.store.transitions import CANCELLED, FAILED, PAUSED
 from openft.train.metrics import step_message
 from openft.train.naming import ModelNamer
@@ -39,7 +41,7 @@ class JobProgress:
         elapsed = time.monotonic() - self._started
         remaining = elapsed / max(step, 1) * (self.total_steps - step)
         with self.db.write() as session:
-            job = job_store.get_job_any_project(session, job_id=self.job_id)
+            job = job_store.require_job(session, job_id=self.job_id)
             job.estimated_finish = ids.now() + int(remaining) + 1
             data = {"step": step, "total_steps": self.total_steps, **metrics}
             event_store.add_event(
@@ -59,7 +61,7 @@ class JobProgress:
         name = self.namer.checkpoint(step)
         relative = str(Path(path).resolve().relative_to(self.storage.root))
         with self.db.write() as session:
-            job = job_store.get_job_any_project(session, job_id=self.job_id)
+            job = job_store.require_job(session, job_id=self.job_id)
             checkpoint_store.add_checkpoint(
                 session,
                 row=CheckpointRow(
@@ -89,7 +91,7 @@ class JobProgress:
                 session, job=job, message=f"Checkpoint created at step {step} with Snapshot ID: {name}"
             )
 
-    def _forget_pruned(self, session, job) -> None:
+    def _forget_pruned(self, session: Session, job: JobRow) -> None:
         """The trainer keeps the last three checkpoints on disk; drop the rows of the others."""
         for row in checkpoint_store.job_checkpoints(session, job=job):
             if not self.storage.path(row.path).exists():
@@ -103,10 +105,10 @@ class JobProgress:
 
     def note(self, message: str, *, level: str = "info") -> None:
         with self.db.write() as session:
-            job = job_store.get_job_any_project(session, job_id=self.job_id)
+            job = job_store.require_job(session, job_id=self.job_id)
             event_store.add_event(session, job=job, level=level, message=message)
 
     def should_stop(self) -> str | None:
         with self.db.read() as session:
-            status = job_store.get_job_any_project(session, job_id=self.job_id).status
+            status = job_store.require_job(session, job_id=self.job_id).status
         return STOP_REQUESTS.get(status)

@@ -30,7 +30,7 @@ COLUMNS = {
 SOURCES = {"train_accuracy": "train_mean_token_accuracy"}
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     return str(value) if isinstance(value, int) else f"{value:.5f}"

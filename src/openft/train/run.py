@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 from peft import LoraConfig, PeftModel
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from openft.datasets.jsonl import read_objects
 from openft.lm.loading import load_model_and_tokenizer, resolve_model_path, sequence_limit
@@ -28,16 +29,28 @@ LORA_RANK, LORA_ALPHA, LORA_DROPOUT, LORA_TARGETS = 8, 16, 0.05, "all-linear"
 Tokenize = Callable[[list[dict]], TokenizedData]
 
 
-def load_model(spec: TrainSpec) -> tuple[object, object, int]:
+def load_model(spec: TrainSpec) -> tuple[PreTrainedModel | PeftModel, PreTrainedTokenizerBase, int]:
     """(model, tokenizer, max_length): the base or parent model, with a parent's adapter trainable again."""
     target = spec.model
-    model, tokenizer = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
-    max_length = sequence_limit(model, target.context_length)
-    if target.adapter_dir is not None:
-        model = PeftModel.from_pretrained(model, str(target.adapter_dir), is_trainable=True)
-        if target.trains_fully:  # the base is now fully fine-tuned: fold the adapter into its weights
-            model = model.merge_and_unload()
-    return model, tokenizer, max_length
+    base, tokenizer = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
+    max_length = sequence_limit(base, target.context_length)
+    if target.adapter_dir is None:
+        return base, tokenizer, max_length
+    if target.trains_fully:  # the base is now fully fine-tuned: fold the adapter into its weights
+        return _merged(base, target.adapter_dir), tokenizer, max_length
+    return PeftModel.from_pretrained(base, str(target.adapter_dir), is_trainable=True), tokenizer, max_length
+
+
+def load_full_model(spec: TrainSpec) -> PreTrainedModel:
+    """A full fine-tune's starting weights on their own (DPO's reference): the base model, or a
+    parent's base with the parent's adapter folded in."""
+    target = spec.model
+    base, _ = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
+    return base if target.adapter_dir is None else _merged(base, target.adapter_dir)
+
+
+def _merged(base: PreTrainedModel, adapter_dir: Path) -> PreTrainedModel:
+    return PeftModel.from_pretrained(base, str(adapter_dir), is_trainable=True).merge_and_unload()
 
 
 def tokenize_files(spec: TrainSpec, tokenize: Tokenize, reporter: Reporter, max_length: int):
