@@ -17,9 +17,8 @@ def read_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any
     byte sequence spoils only its own line.
     """
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1 and raw.startswith(BOM):
-                raw = raw[len(BOM) :]
+        for number, line in enumerate(handle, start=1):
+            raw = line[len(BOM) :] if number == 1 and line.startswith(BOM) else line
             if raw.strip():
                 yield number, parse_row(raw)
 

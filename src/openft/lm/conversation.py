@@ -3,16 +3,18 @@
 Two jobs, both pure text (no torch):
 
 - ``normalize`` turns OpenAI training messages into what chat templates expect: content-part
-  arrays flattened to text (``weight`` kept, ``render`` leaves it out), deprecated ``function_call`` / ``function``
-  turned into ``tool_calls`` / ``tool``. A template that knows no tools (SmolLM2's) gets the
-  tools written into the system message and each tool call written as a ``<tool_call>`` JSON
-  block in the assistant's content, the format SmolLM2 was instruction-tuned with.
+  arrays flattened to text (``weight`` kept, ``render`` leaves it out), deprecated
+  ``function_call`` / ``function`` turned into ``tool_calls`` / ``tool``. A template that knows
+  no tools (SmolLM2's) gets the tools written into the system message and each tool call written
+  as a ``<tool_call>`` JSON block in the assistant's content, the format SmolLM2 was
+  instruction-tuned with.
 - ``assistant_spans`` renders the conversation prefix by prefix and returns, for each
   assistant message, the character span of its answer (after the generation prompt, up to and
   including the end-of-turn token), since templates without ``{% generation %}`` markers cannot
   say which tokens are the assistant's.
 """
 
+import contextlib
 import json
 
 TOOLS_PROMPT = (
@@ -95,10 +97,8 @@ def _template_tool_call(call: dict) -> dict:
     function = dict(call.get("function", call))
     arguments = function.get("arguments")
     if isinstance(arguments, str):
-        try:
+        with contextlib.suppress(json.JSONDecodeError):  # not JSON: the template gets the text
             function["arguments"] = json.loads(arguments)
-        except json.JSONDecodeError:
-            pass
     return {**{k: v for k, v in call.items() if k != "function"}, "type": "function", "function": function}
 
 

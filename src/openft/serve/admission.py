@@ -70,7 +70,8 @@ def token_budget(job: GenerationJob, prompt_tokens: int, context: int, default_m
         param = "messages" if isinstance(job.prompts[0], ChatPrompt) else "prompt"
         wanted = prompt_tokens + (asked or 0)
         raise InvalidRequest(
-            f"This model's maximum context length is {context} tokens. However, you requested {wanted} tokens "
+            f"This model's maximum context length is {context} tokens. "
+            f"However, you requested {wanted} tokens "
             f"({prompt_tokens} in the {param}, {asked or 0} in the completion). "
             f"Please reduce the length of the {param} or completion.",
             param=param,
