@@ -7,6 +7,10 @@ logit-bias keys. ``developer`` messages are system messages to a chat template.
 
 from __future__ import annotations
 
+from typing import Any
+
+from typing_extensions import TypeIs
+
 from openft.catalog import ModelTarget
 from openft.errors import InvalidRequest
 from openft.schemas.chat import ChatCompletionRequest, ChatMessage, NamedToolChoice
@@ -60,9 +64,10 @@ def completion_job(body: CompletionRequest, target: ModelTarget) -> GenerationJo
             code="unsupported_parameter",
         )
     prompt = body.prompt
-    if isinstance(prompt, str) or (prompt and isinstance(prompt[0], int)):
-        prompt = [prompt]
-    prompts = [TextPrompt(text=p) if isinstance(p, str) else TextPrompt(token_ids=list(p)) for p in prompt]
+    batch = [prompt] if isinstance(prompt, str) or _token_ids(prompt) else prompt
+    prompts: list[ChatPrompt | TextPrompt] = [
+        TextPrompt(text=p) if isinstance(p, str) else TextPrompt(token_ids=list(p)) for p in batch
+    ]
     return GenerationJob(
         target=target,
         prompts=prompts,
@@ -71,24 +76,27 @@ def completion_job(body: CompletionRequest, target: ModelTarget) -> GenerationJo
     )
 
 
+def _token_ids(prompt: list[str] | list[int] | list[list[int]]) -> TypeIs[list[int]]:
+    """One prompt of token ids, rather than a batch of prompts (the schema keeps each list uniform)."""
+    return bool(prompt) and isinstance(prompt[0], int)
+
+
 def used_tools(body: ChatCompletionRequest) -> list[dict] | None:
     """The tools shown to the model (none for tool_choice "none"), after checking tool_choice."""
-    choice = body.tool_choice
-    if choice is not None and not body.tools:
+    choice, tools = body.tool_choice, body.tools or []
+    if choice is not None and not tools:
         raise InvalidRequest(
             "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
             param="tool_choice",
         )
-    if isinstance(choice, NamedToolChoice) and choice.function.name not in {
-        t.function.name for t in body.tools
-    }:
+    if isinstance(choice, NamedToolChoice) and choice.function.name not in {t.function.name for t in tools}:
         raise InvalidRequest(
             f"Invalid value for 'tool_choice': no function named '{choice.function.name}' in 'tools'.",
             param="tool_choice",
         )
-    if not body.tools or choice == "none":
+    if not tools or choice == "none":
         return None
-    return [tool.model_dump(exclude_none=True) for tool in body.tools]
+    return [tool.model_dump(exclude_none=True) for tool in tools]
 
 
 def _chat_grammar(body: ChatCompletionRequest, tools: list[dict] | None) -> Grammar | None:
@@ -101,9 +109,14 @@ def _chat_grammar(body: ChatCompletionRequest, tools: list[dict] | None) -> Gram
         return None
     if response_format.type == "json_object":
         return Grammar("json_schema", {"type": "object"}, "response_format")
-    return Grammar(
-        "json_schema", response_format.json_schema.schema_ or {}, "response_format.json_schema.schema"
-    )
+    json_schema = response_format.json_schema
+    if json_schema is None:  # ResponseFormat already requires it for type 'json_schema'
+        raise InvalidRequest(
+            "Missing required parameter: 'response_format.json_schema'.",
+            param="response_format.json_schema",
+            code="missing_required_parameter",
+        )
+    return Grammar("json_schema", json_schema.schema_ or {}, "response_format.json_schema.schema")
 
 
 def _message(index: int, message: ChatMessage) -> dict:
@@ -124,7 +137,7 @@ def _message(index: int, message: ChatMessage) -> dict:
         raise InvalidRequest(
             f"Invalid '{where}': only assistant messages may have tool calls.", param=f"{where}.tool_calls"
         )
-    plain = {
+    plain: dict[str, Any] = {
         "role": "system" if message.role == "developer" else message.role,
         "content": _text(where, message.content),
     }

@@ -57,7 +57,7 @@ def _log(x: float) -> float:
 
 
 # name -> (number of arguments, or None for "one or more"; implementation)
-FUNCTIONS = {
+FUNCTIONS: dict[str, tuple[int | None, Callable[..., float]]] = {
     "min": (None, lambda *xs: min(xs)),
     "max": (None, lambda *xs: max(xs)),
     "abs": (1, abs),
@@ -187,10 +187,16 @@ class Token:
     pos: int
 
 
+def _skip_space(text: str, pos: int) -> int:
+    """The position of the first non-space character at or after `pos`."""
+    space = _SPACE.match(text, pos)  # `\s*` matches everywhere, if only the empty string
+    return space.end() if space else pos
+
+
 def tokenize(text: str) -> list[Token]:
     """Split `text` into tokens, ending with an "end" token."""
     tokens: list[Token] = []
-    pos = _SPACE.match(text, 0).end()
+    pos = _skip_space(text, 0)
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
@@ -199,7 +205,7 @@ def tokenize(text: str) -> list[Token]:
         if kind == "num" and _NUMBER_TAIL.match(text, match.end()):
             raise FormulaError(f"malformed number {text[pos : match.end() + 1]!r}", pos)
         tokens.append(Token(kind, match.group(), pos))
-        pos = _SPACE.match(text, match.end()).end()
+        pos = _skip_space(text, match.end())
     tokens.append(Token("end", "", len(text)))
     return tokens
 

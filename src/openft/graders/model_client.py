@@ -10,10 +10,14 @@ Failures raise `ModelServerError`, which graders report as `model_grader_server_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from openft.graders.result import Usage
 from openft.schemas.graders import SamplingParams
+
+if TYPE_CHECKING:
+    import openai
+    from openai.types.shared_params import ResponseFormatJSONSchema
 
 __all__ = ["Completion", "ModelClient", "ModelServerError", "OpenAIEndpoint"]
 
@@ -68,9 +72,9 @@ class OpenAIEndpoint:
     def __init__(self, base_url: str, api_key: str | None, *, timeout: float = 300.0, max_retries: int = 2):
         self.base_url, self.api_key = base_url, api_key or "none"
         self.timeout, self.max_retries = timeout, max_retries
-        self._client = None
+        self._client: openai.OpenAI | None = None
 
-    def _sdk(self):
+    def _sdk(self) -> openai.OpenAI:
         if self._client is None:
             import openai
 
@@ -85,7 +89,7 @@ class OpenAIEndpoint:
     def complete(self, model, messages, *, json_schema, sampling):
         import openai
 
-        response_format = {
+        response_format: ResponseFormatJSONSchema = {
             "type": "json_schema",
             "json_schema": {"name": SCHEMA_NAME, "strict": True, "schema": json_schema},
         }

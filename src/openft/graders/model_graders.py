@@ -80,9 +80,10 @@ def grade_model(
     if client is None:
         raise GraderFailure("model_grader_server_error", "no grader model is available on this server")
     messages = render_messages(grader.input, names)
-    is_score = isinstance(grader, ScoreModelGrader)
-    schema = score_schema() if is_score else label_schema(grader.labels)
-    sampling = grader.sampling_params if is_score else None
+    if isinstance(grader, ScoreModelGrader):
+        schema, sampling = score_schema(), grader.sampling_params
+    else:
+        schema, sampling = label_schema(grader.labels), None
     try:
         completion = client.complete(grader.model, messages, json_schema=schema, sampling=sampling)
     except ModelServerError as exc:
@@ -95,7 +96,10 @@ def grade_model(
     )
     try:
         answer = _answer(completion)
-        reward = _score(answer, grader.bounds) if is_score else _label(answer, grader)
+        if isinstance(grader, ScoreModelGrader):
+            reward = _score(answer, grader.bounds)
+        else:
+            reward = _label(answer, grader)
     except GraderFailure as failure:
         return replace(result, errors=failure.errors)
     return replace(result, reward=reward)

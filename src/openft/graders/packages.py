@@ -80,5 +80,5 @@ def site_entries(names: tuple[str, ...] = IMAGE_PACKAGES) -> tuple[Path, ...]:
             top = file.parts[0]
             if top in ("..", "__pycache__") or top.endswith(".pth"):
                 continue
-            entries.add(Path(dist.locate_file(top)).absolute())
+            entries.add(Path(str(dist.locate_file(top))).absolute())
     return tuple(sorted(entry for entry in entries if entry.exists()))

@@ -16,6 +16,7 @@ import logging
 import math
 import signal
 import threading
+from typing import NoReturn
 
 from openft.graders.result import GraderFailure
 from openft.graders.sample import Namespaces
@@ -27,7 +28,7 @@ __all__ = ["grade_python", "score_of"]
 
 log = logging.getLogger("openft.graders")
 OUTPUT_TAIL = 2000
-_SIGNALS = {
+_SIGNALS: dict[int, str] = {
     signal.SIGXCPU: "used up its CPU time limit",
     signal.SIGXFSZ: "wrote a file larger than the disk limit",
     signal.SIGKILL: "was killed (SIGKILL)",
@@ -111,7 +112,7 @@ def _how_it_ended(returncode: int | None) -> str:
     return f"the grader process exited with status {returncode} before returning a score"
 
 
-def _runtime(details: str, outcome: Exit):
+def _runtime(details: str, outcome: Exit) -> NoReturn:
     output = outcome.stderr.decode(errors="replace")
     if output.strip():
         tail = output[-OUTPUT_TAIL:]

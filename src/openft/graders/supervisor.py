@@ -37,7 +37,9 @@ class Exit:
 
 
 class _Pump:
-    def __init__(self, proc: subprocess.Popen, stdin: bytes, max_output: int):
+    def __init__(self, proc: subprocess.Popen[bytes], stdin: bytes, max_output: int):
+        if proc.stdin is None or proc.stdout is None or proc.stderr is None:
+            raise ValueError("the process must be started with pipes for stdin, stdout and stderr")
         self.proc, self.pending, self.max_output = proc, memoryview(stdin), max_output
         self.out = {"stdout": bytearray(), "stderr": bytearray()}
         self.overflow: str | None = None

@@ -80,7 +80,7 @@ def _parse(expr: str, start: int, end: int) -> Placeholder:
         raise TemplateError("empty placeholder '{{ }}'")
     head = _NAMESPACE.match(expr)
     namespace = head.group() if head else ""
-    if namespace not in NAMESPACES:
+    if head is None or namespace not in NAMESPACES:
         raise TemplateError(
             f"unknown namespace {namespace or expr!r} in placeholder {shown!r} (use item or sample)"
         )

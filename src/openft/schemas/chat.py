@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic_core import PydanticCustomError
 
 
-def _stop(value):
+def _stop(value: Any) -> Any:
     """A string or 1-4 strings; checked up front so errors name ``stop``, not a union branch."""
     if value is None or isinstance(value, str):
         return value
@@ -25,7 +25,7 @@ def _stop(value):
     return value
 
 
-def _content(value):
+def _content(value: Any) -> Any:
     """A string, an array of content parts, or null; checked up front like ``stop``."""
     if (
         value is None
@@ -108,7 +108,7 @@ class ResponseFormat(_Strict):
     json_schema: JsonSchemaFormat | None = None
 
     @model_validator(mode="after")
-    def _schema_given(self):
+    def _schema_given(self) -> ResponseFormat:
         if self.type == "json_schema" and self.json_schema is None:
             raise PydanticCustomError("missing", "json_schema is required when type is 'json_schema'")
         return self

@@ -6,7 +6,7 @@ only when it differs from ``n`` (no server-side ranking of candidates).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -14,13 +14,13 @@ from pydantic_core import PydanticCustomError
 from openft.schemas.chat import Penalty, Stop, StreamOptions, Usage
 
 
-def _prompt(value):
+def _prompt(value: Any) -> Any:
     """A string, strings, token ids, or arrays of token ids; checked up front so errors name ``prompt``."""
 
-    def ids(item):
+    def ids(item: Any) -> bool:
         return (
             isinstance(item, list)
-            and item
+            and bool(item)
             and all(isinstance(t, int) and not isinstance(t, bool) for t in item)
         )
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MULTIPART_UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision")
@@ -16,7 +16,7 @@ class _OmitNulls(BaseModel):
     _omit_when_null: tuple[str, ...] = ()
 
     @model_serializer(mode="wrap")
-    def _drop_nulls(self, handler):
+    def _drop_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
         for name in self._omit_when_null:
             if data.get(name) is None:

@@ -27,7 +27,7 @@ from pydantic import (
     WrapValidator,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from openft.graders.formula import FormulaError, parse_formula
 from openft.graders.template import TemplateError, check_template
@@ -94,7 +94,7 @@ def _dispatch(choices: dict[str, type[BaseModel]], refused: dict[str, str]) -> W
 
 def _type_error(kind: Any, value: Any) -> ValidationError:
     """An error located at the object's `type` field (re-raised with the outer location)."""
-    detail = {"type": kind, "loc": ("type",), "input": value}
+    detail: InitErrorDetails = {"type": kind, "loc": ("type",), "input": value}
     return ValidationError.from_exception_data("type", [detail])
 
 
@@ -330,7 +330,9 @@ class MultiGrader(_Model):
         except FormulaError as exc:
             raise PydanticCustomError("invalid_formula", str(exc)) from None
         graders = info.data.get("graders")
-        unknown = sorted(formula.variables - set(graders)) if graders is not None else []
+        if graders is None:  # the graders did not validate: their own error says why
+            return text
+        unknown = sorted(formula.variables - set(graders))
         if unknown:
             noun = "variable" if len(unknown) == 1 else "variables"
             names = ", ".join(map(repr, unknown))
@@ -357,7 +359,7 @@ FineTuningGrader = Annotated[
     Field(discriminator="type"),
     _dispatch(_FINE_TUNING, {"label_model": "label_model graders are only allowed inside a multi grader"}),
 ]
-_ADAPTERS = {True: TypeAdapter(Grader), False: TypeAdapter(FineTuningGrader)}
+_ADAPTERS: dict[bool, TypeAdapter[Any]] = {True: TypeAdapter(Grader), False: TypeAdapter(FineTuningGrader)}
 
 
 def parse_grader(data: Any, *, allow_label_model: bool = True) -> BaseModel:

@@ -2,66 +2,72 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeAlias
 
+from annotated_types import GroupedMetadata
 from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 
-def _bounds_text(integer: bool, gt, ge, le) -> str:
-    kind = "an integer" if integer else "a number"
-    parts = []
-    if gt is not None:
-        parts.append(f"greater than {gt}")
-    if ge is not None:
-        parts.append(f"at least {ge}")
-    if le is not None:
-        parts.append(f"at most {le}")
-    return f"'auto' or {kind}" + (" " + " and ".join(parts) if parts else "")
+@dataclass(frozen=True, kw_only=True)
+class AutoOr(GroupedMetadata):
+    """Field metadata: the string "auto" or a number in range; errors name the bounds.
 
+    Pydantic unpacks it into its validator and JSON schema, so ``Annotated[Any, AutoOr(...)]``
+    is a plain type alias.
+    """
 
-def auto_or(*, integer: bool, gt: float | None = None, ge: float | None = None, le: float | None = None):
-    """A field that is the string "auto" or a number in range; errors name the bounds."""
-    expected = _bounds_text(integer, gt, ge, le)
+    integer: bool
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
 
-    def check(value: Any):
+    def __iter__(self) -> Iterator[object]:
+        number = {"type": "integer" if self.integer else "number"}
+        yield PlainValidator(self._check)
+        yield WithJsonSchema({"anyOf": [{"const": "auto"}, number]})
+
+    def _expected(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        parts = []
+        if self.gt is not None:
+            parts.append(f"greater than {self.gt}")
+        if self.ge is not None:
+            parts.append(f"at least {self.ge}")
+        if self.le is not None:
+            parts.append(f"at most {self.le}")
+        return f"'auto' or {kind}" + (" " + " and ".join(parts) if parts else "")
+
+    def _check(self, value: Any) -> Any:
         if value == "auto":
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PydanticCustomError(
-                "invalid_type",
-                "expected {expected}, but got {got}",
-                {"expected": expected, "got": repr(value)},
-            )
-        if integer and not float(value).is_integer():
-            raise PydanticCustomError(
-                "invalid_type",
-                "expected {expected}, but got {got}",
-                {"expected": expected, "got": repr(value)},
-            )
+            raise self._error("invalid_type", value)
+        if self.integer and not float(value).is_integer():
+            raise self._error("invalid_type", value)
         out_of_range = (
-            (gt is not None and value <= gt)
-            or (ge is not None and value < ge)
-            or (le is not None and value > le)
+            (self.gt is not None and value <= self.gt)
+            or (self.ge is not None and value < self.ge)
+            or (self.le is not None and value > self.le)
         )
         if out_of_range:
-            raise PydanticCustomError(
-                "invalid_value",
-                "expected {expected}, but got {got}",
-                {"expected": expected, "got": repr(value)},
-            )
-        return int(value) if integer else value
+            raise self._error("invalid_value", value)
+        return int(value) if self.integer else value
 
-    number = {"type": "integer" if integer else "number"}
-    return Annotated[Any, PlainValidator(check), WithJsonSchema({"anyOf": [{"const": "auto"}, number]})]
+    def _error(self, kind: str, value: Any) -> PydanticCustomError:
+        return PydanticCustomError(
+            kind, "expected {expected}, but got {got}", {"expected": self._expected(), "got": repr(value)}
+        )
 
 
-BatchSize = auto_or(integer=True, ge=1, le=256)
-LearningRateMultiplier = auto_or(integer=False, gt=0)
-NEpochs = auto_or(integer=True, ge=1, le=50)
-Beta = auto_or(integer=False, gt=0, le=2)
-ComputeMultiplier = auto_or(integer=False, gt=0.00001, le=10)
-EvalCount = auto_or(integer=True, ge=1)
+BatchSize: TypeAlias = Annotated[Any, AutoOr(integer=True, ge=1, le=256)]
+LearningRateMultiplier: TypeAlias = Annotated[Any, AutoOr(integer=False, gt=0)]
+NEpochs: TypeAlias = Annotated[Any, AutoOr(integer=True, ge=1, le=50)]
+Beta: TypeAlias = Annotated[Any, AutoOr(integer=False, gt=0, le=2)]
+ComputeMultiplier: TypeAlias = Annotated[Any, AutoOr(integer=False, gt=0.00001, le=10)]
+EvalCount: TypeAlias = Annotated[Any, AutoOr(integer=True, ge=1)]
 
 
 class _Strict(BaseModel):

@@ -37,7 +37,7 @@ class ReinforcementMethod(_Strict):
 
     @field_validator("response_format")
     @classmethod
-    def _json_schema_only(cls, value):
+    def _json_schema_only(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None and value.get("type") not in ("json_schema", "json_object", "text"):
             raise PydanticCustomError("invalid_value", "type must be 'json_schema', 'json_object' or 'text'")
         return value
@@ -50,7 +50,7 @@ class Method(_Strict):
     reinforcement: ReinforcementMethod | None = None
 
     @model_validator(mode="after")
-    def _grader_required(self):
+    def _grader_required(self) -> Method:
         if self.type == "reinforcement" and self.reinforcement is None:
             raise PydanticCustomError(
                 "missing", "reinforcement.grader is required when type is 'reinforcement'"
@@ -90,7 +90,7 @@ class CreateJobRequest(_Strict):
 
     @field_validator("suffix")
     @classmethod
-    def _suffix_chars(cls, value):
+    def _suffix_chars(cls, value: str | None) -> str | None:
         if value is not None and any(ch in value for ch in ":/ \t\r\n"):
             raise PydanticCustomError("invalid_value", "may not contain ':', '/' or whitespace")
         return value
@@ -100,12 +100,16 @@ class CreateJobRequest(_Strict):
         present ("auto" where not given). The deprecated top-level hyperparameters fill a
         supervised method that has none of its own."""
         kind = self.method.type if self.method else "supervised"
-        block = getattr(self.method, kind, None) if self.method else None
+        block: SupervisedMethod | DpoMethod | ReinforcementMethod | None = (
+            getattr(self.method, kind, None) if self.method else None
+        )
         hyperparameters = block.hyperparameters if block is not None else None
         if hyperparameters is None and kind == "supervised":
             hyperparameters = self.hyperparameters
-        spec = {"hyperparameters": (hyperparameters or HYPERPARAMETERS[kind]()).model_dump(mode="json")}
-        if kind == "reinforcement":
+        spec: dict[str, Any] = {
+            "hyperparameters": (hyperparameters or HYPERPARAMETERS[kind]()).model_dump(mode="json")
+        }
+        if isinstance(block, ReinforcementMethod):  # Method guarantees the block for reinforcement
             spec["grader"] = block.grader.model_dump(mode="json", exclude_none=True)
             spec["response_format"] = block.response_format
         return {"type": kind, kind: spec}
