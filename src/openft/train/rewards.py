@@ -32,6 +32,7 @@ class Graded:
 
     results: list[GradeResult]
     completion_tokens: list[int]
+    started: float  # perf_counter() when grading began (the samples were drawn by then)
     seconds: float
 
 
@@ -44,7 +45,6 @@ class RewardFunction:
         self.__name__ = grader.name  # TRL names each reward function's figures after it
         self._pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="openft-reward")
         self._pending: list[Graded] = []
-        self.last_started = 0.0  # perf_counter() when the last grading began (sampling ended)
 
     def __call__(self, prompts, completions, completion_ids, item, tools, **_) -> list[float]:
         graded = self.grade(completions, completion_ids, item, tools)
@@ -53,14 +53,14 @@ class RewardFunction:
 
     def grade(self, texts: list[str], token_ids: list, items: list[str], tools: list[str]) -> Graded:
         """Grade completions (text and token ids) of rows whose item and tool names are JSON strings."""
-        self.last_started = time.perf_counter()
+        started = time.perf_counter()
         samples = [
             self._sample(text, ids, json.loads(names)) for text, ids, names in zip(texts, token_ids, tools)
         ]
         rows = [json.loads(row) for row in items]
         results = list(self._pool.map(self._grade_one, samples, rows))
         lengths = [len(ids) for ids in token_ids]
-        return Graded(results, lengths, time.perf_counter() - self.last_started)
+        return Graded(results, lengths, started, time.perf_counter() - started)
 
     def drain(self) -> list[Graded]:
         """What was graded since the last call."""

@@ -62,7 +62,7 @@ class ReinforcementCallback(ReporterCallback):
         train = self.rewards.drain()
         self.watch.add(results_of(train))
         grading = sum(batch.seconds for batch in train)
-        sampling = max(0.0, self.rewards.last_started - self._step_started) if train else 0.0
+        sampling = max(0.0, train[0].started - self._step_started) if train else 0.0
         timing = self._timing(sampling, grading)
         figures = step_figures(self.grader, train=train, valid=self._valid, timing=timing)
         return {**named(logs, self.method, "train_"), **figures}
@@ -93,5 +93,6 @@ class ReinforcementCallback(ReporterCallback):
         if score is None:
             return
         path = checkpoints.save_scored_checkpoint(model, self.tokenizer, Path(self.save_dir), step, score)
-        if path is not None:
-            self.reporter.on_checkpoint(step, path, metrics)
+        if path is not None:  # the checkpoint object's metrics are numbers only
+            flat = {key: value for key, value in metrics.items() if isinstance(value, (int, float))}
+            self.reporter.on_checkpoint(step, path, flat)
