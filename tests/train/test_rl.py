@@ -35,10 +35,10 @@ TINY = {"n_epochs": 1, "batch_size": 2, "compute_multiplier": 0.5, "eval_samples
 @pytest.fixture
 def spec(tiny_model_dir, data_dir, tmp_path, write_jsonl):
     def make(grader=CONTAINS_THE, hyperparameters=None, rows=ROWS, valid=ROWS[:2], grading=None, **fields):
+        fields = {"output_dir": tmp_path / "job", "seed": 3, **fields}
         return train_spec(
             source=str(tiny_model_dir),
             data_dir=data_dir,
-            output_dir=tmp_path / "job",
             training_file=write_jsonl(rows),
             validation_file=write_jsonl(valid, "valid.jsonl") if valid else None,
             method="reinforcement",
@@ -46,7 +46,6 @@ def spec(tiny_model_dir, data_dir, tmp_path, write_jsonl):
             hyperparameters={**TINY, **(hyperparameters or {})},
             learning_rate=1e-2,
             max_length=96,
-            seed=3,
             grader=grader,
             grading=grading or GradeContext(),
             **fields,
@@ -78,3 +77,14 @@ def test_string_check_rewards_each_step_and_evaluations(spec, reporter):
     assert [e[1] for e in reporter.of("checkpoint")] == [2]
     assert result.final_dir is not None and result.steps == 4 and result.trained_tokens > 0
     assert json.loads((result.final_dir.parent / "checkpoints" / "step-2" / SCORE_FILE).read_text())
+
+
+def test_the_same_seed_gives_the_same_rewards(spec, new_reporter, tmp_path):
+    def rewards(seed: int, name: str) -> list:
+        reporter = new_reporter()
+        train_rl(spec(valid=None, seed=seed, output_dir=tmp_path / name), reporter)
+        return [(e[1], e[2]["train_mean_reward"], e[2]["completion_tokens_mean"]) for e in reporter.of("step")]
+
+    first = rewards(3, "a")
+    assert [step for step, _, _ in first] == [1, 2]  # no validation file: no step-0 evaluation
+    assert rewards(3, "b") == first
