@@ -93,7 +93,9 @@ def test_rft_job_on_the_builtin_model(make_server):
         assert [c.step_number for c in checkpoints] == [3]
         assert checkpoints[0].metrics.to_dict()["full_valid_mean_reward"] == valid[3]
         table = list(
-            csv.DictReader(io.StringIO(base64.b64decode(client.files.content(done.result_files[0]).read()).decode()))
+            csv.DictReader(
+                io.StringIO(base64.b64decode(client.files.content(done.result_files[0]).read()).decode())
+            )
         )
         assert [int(row["step"]) for row in table] == [0, 1, 2, 3, 4, 5]
 

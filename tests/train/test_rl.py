@@ -13,15 +13,12 @@ from support.train_specs import train_spec
 pytest.importorskip("trl")
 
 from openft.graders.context import GradeContext
-from openft.train.checkpoints import SCORE_FILE, list_checkpoints
+from openft.train.checkpoints import SCORE_FILE
 from openft.train.rl import train_rl
-from openft.train.spec import JobFailure
 
 pytestmark = pytest.mark.train
 
-ROWS = [
-    {"messages": [{"role": "user", "content": f"Say a word ({i})."}], "answer": "the"} for i in range(4)
-]
+ROWS = [{"messages": [{"role": "user", "content": f"Say a word ({i})."}], "answer": "the"} for i in range(4)]
 CONTAINS_THE = {
     "type": "string_check",
     "name": "has_the",
@@ -29,7 +26,13 @@ CONTAINS_THE = {
     "reference": "{{ item.answer }}",
     "operation": "ilike",
 }
-TINY = {"n_epochs": 1, "batch_size": 2, "compute_multiplier": 0.5, "eval_samples": 2, "reasoning_effort": "low"}
+TINY = {
+    "n_epochs": 1,
+    "batch_size": 2,
+    "compute_multiplier": 0.5,
+    "eval_samples": 2,
+    "reasoning_effort": "low",
+}
 
 
 @pytest.fixture
@@ -83,7 +86,9 @@ def test_the_same_seed_gives_the_same_rewards(spec, new_reporter, tmp_path):
     def rewards(seed: int, name: str) -> list:
         reporter = new_reporter()
         train_rl(spec(valid=None, seed=seed, output_dir=tmp_path / name), reporter)
-        return [(e[1], e[2]["train_mean_reward"], e[2]["completion_tokens_mean"]) for e in reporter.of("step")]
+        return [
+            (e[1], e[2]["train_mean_reward"], e[2]["completion_tokens_mean"]) for e in reporter.of("step")
+        ]
 
     first = rewards(3, "a")
     assert [step for step, _, _ in first] == [1, 2]  # no validation file: no step-0 evaluation

@@ -91,7 +91,9 @@ def test_multi_grader_job_reports_rft_metrics_checkpoints_and_results(rft_server
 
         events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
         message = next(e.message for e in events if e.type == "metrics" and e.data["step"] == 2)
-        assert message.startswith("Step 2/4, train mean reward=") and "full validation mean reward=" in message
+        assert (
+            message.startswith("Step 2/4, train mean reward=") and "full validation mean reward=" in message
+        )
 
         checkpoints = client.fine_tuning.jobs.checkpoints.list(job.id).data
         assert [c.step_number for c in checkpoints] == [2]
@@ -136,8 +138,7 @@ def test_cancel_and_pause_resume_mid_run(rft_server):
 
         job = create(client, string_check, valid=2, n_epochs=2, batch_size=2, eval_interval=100)
         wait_for_metrics(client, job.id, timeout=300)
-        wait_for_status_step = [d["step"] for d in step_metrics(client, job.id)]
-        assert wait_for_status_step[0] == 0
+        assert step_metrics(client, job.id)[0]["step"] == 0
         paused = client.fine_tuning.jobs.with_raw_response.pause(job.id).http_response.json()
         assert paused["status"] == "paused"
         wait_for_no_training(server, timeout=60)
@@ -145,6 +146,26 @@ def test_cancel_and_pause_resume_mid_run(rft_server):
         done = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=600)
         assert done.status == "succeeded", done.error
         steps = [d["step"] for d in step_metrics(client, job.id)]
-        assert steps == list(range(0, 11))  # step 0 evaluated once, no step trained twice, none skipped
+        assert steps == list(range(11))  # step 0 evaluated once, no step trained twice, none skipped
         messages = [e.message for e in client.fine_tuning.jobs.list_events(job.id, limit=1000)]
         assert any(m.startswith("Resuming training from step ") for m in messages)
+
+
+def test_a_score_model_grader_runs_on_the_engine_inside_the_training_job(rft_server):
+    score_model = {
+        "type": "score_model",
+        "name": "judge",
+        "model": "tiny",  # the server's own engine, loaded in the training process
+        "input": [{"role": "user", "content": "Score this answer from 0 to 1: {{ sample.output_text }}"}],
+        "sampling_params": {"max_completions_tokens": 48, "seed": 1},
+    }
+    server = rft_server()
+    with sync_client(server.url) as client:
+        job = create(client, score_model, valid=0, n_epochs=1, compute_multiplier=0.5)
+        done = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=900)
+        assert done.status == "succeeded", done.error
+        data = step_metrics(client, job.id)
+        assert [d["step"] for d in data] == [1, 2]
+        usage = data[0]["usage"]["graders"][0]
+        assert usage["name"] == "judge" and usage["train_prompt_tokens_count"] > 0
+        assert set(data[0]["model_graders_token_usage"]) == {usage["model"]}

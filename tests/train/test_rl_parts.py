@@ -17,7 +17,9 @@ from openft.train.spec import JobFailure
 
 
 def test_auto_reinforcement_hyperparameters_are_resolved_once_into_numbers():
-    plan = plan_training({"n_epochs": 2, "batch_size": 5}, n_examples=50, method="reinforcement", full_finetune=False)
+    plan = plan_training(
+        {"n_epochs": 2, "batch_size": 5}, n_examples=50, method="reinforcement", full_finetune=False
+    )
     shown = plan.hyperparameters
     assert shown == {
         "batch_size": 5,
@@ -60,7 +62,9 @@ def _graded(rewards, errors=None, usage=None):
     from openft.train.rewards import Graded
 
     results = [
-        GradeResult("m", "multi", reward=r, errors=errors or ErrorFlags(), sub_rewards={"a": r}, usage=usage or {})
+        GradeResult(
+            "m", "multi", reward=r, errors=errors or ErrorFlags(), sub_rewards={"a": r}, usage=usage or {}
+        )
         for r in rewards
     ]
     return [Graded(results, [3] * len(results), 0.0, 0.1)]
@@ -73,7 +77,14 @@ def test_step_figures_are_shaped_like_the_rft_metrics_event():
         {
             "type": "multi",
             "name": "m",
-            "graders": {"a": {"type": "python", "name": "a", "source": "def grade(s, i):\n  return 1", "pass_threshold": 0.5}},
+            "graders": {
+                "a": {
+                    "type": "python",
+                    "name": "a",
+                    "source": "def grade(s, i):\n  return 1",
+                    "pass_threshold": 0.5,
+                }
+            },
             "calculate_output": "a",
         }
     )
@@ -105,7 +116,9 @@ def test_a_grader_failing_on_most_samples_fails_the_job_quoting_failures():
     watch = FailureWatch()
     ok = GradeResult("g", "python", reward=1.0)
     truncated = GradeResult("g", "python", reward=1.0, errors=ErrorFlags.of("truncated_observation_error"))
-    broken = GradeResult("g", "python", errors=ErrorFlags.of("python_grader_runtime_error", "ZeroDivisionError"))
+    broken = GradeResult(
+        "g", "python", errors=ErrorFlags.of("python_grader_runtime_error", "ZeroDivisionError")
+    )
     watch.add([ok, truncated, broken, broken])
     watch.check()  # too few samples yet to judge
     watch.add([ok, truncated, ok, ok])

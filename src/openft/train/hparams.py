@@ -4,6 +4,9 @@ Pure Python (no torch): the API process imports it. The rules follow the referen
 section 7: the cookbook's n_epochs heuristic, batch_size about 0.2% of the examples
 capped at 256, and an "auto" learning-rate multiplier of 1.0 on the base model's
 learning rate (configured per base model, else 2e-4 for LoRA and 2e-5 for a full fine-tune).
+Reinforcement jobs also resolve compute_multiplier (1.0), eval_interval (about ten evaluations
+per run) and eval_samples (2), and map compute_multiplier to GRPO's samples per prompt and
+reasoning_effort to a completion-token budget (the tables below, documented in the README).
 ``plan_training`` is the one place a job's numbers are decided: the trainer, its callback
 and the job's progress all read the plan.
 """

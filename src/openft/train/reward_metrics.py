@@ -68,7 +68,7 @@ def _scores(grader, splits: dict[str, list[GradeResult]]) -> dict:
     for split, results in splits.items():
         top |= _rewards(split, [r.reward for r in results], grader)
         for key, entry in subs.items():
-            entry |= _rewards(split, [r.sub_rewards.get(key, 0.0) for r in results], grader.graders[key])
+            entry.update(_rewards(split, [r.sub_rewards.get(key, 0.0) for r in results], grader.graders[key]))
     scores = {"graders": [top, *subs.values()]}
     for split, results in splits.items():
         scores[f"{SPLITS[split]}_reward_mean"] = _mean(r.reward for r in results)
@@ -94,7 +94,9 @@ def _errors(splits: dict[str, list[GradeResult]]) -> dict:
 
 
 def _latency(splits: dict[str, list[GradeResult]]) -> dict:
-    return {f"{split}_execution_latency_mean": _mean(r.execution_time for r in rs) for split, rs in splits.items()}
+    return {
+        f"{split}_execution_latency_mean": _mean(r.execution_time for r in rs) for split, rs in splits.items()
+    }
 
 
 def _usage(grader, splits: dict[str, list[GradeResult]], lengths: dict[str, list[int]]) -> dict:

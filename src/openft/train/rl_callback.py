@@ -49,7 +49,9 @@ class ReinforcementCallback(ReporterCallback):
     def on_step_end(self, args, state, control, model=None, **kwargs):
         self._valid, self._eval_seconds = None, 0.0
         step = state.global_step
-        if self.evaluator is not None and (step % self.plan.valid_interval == 0 or step >= self.plan.total_steps):
+        if self.evaluator is not None and (
+            step % self.plan.valid_interval == 0 or step >= self.plan.total_steps
+        ):
             self._evaluate(model, step)
 
     def _evaluate(self, model, step: int) -> None:

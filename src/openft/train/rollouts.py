@@ -57,7 +57,9 @@ def fitting_budget(rows: list[dict], tokenizer, *, budget: int, max_length: int)
 
 
 class Evaluator:
-    def __init__(self, rows: list[dict], rewards: RewardFunction, tokenizer, *, samples: int, budget: int, seed: int):
+    def __init__(
+        self, rows: list[dict], rewards: RewardFunction, tokenizer, *, samples: int, budget: int, seed: int
+    ):
         self.rows, self.rewards, self.tokenizer = rows, rewards, tokenizer
         self.samples, self.budget, self.seed = samples, budget, seed
 
