@@ -144,3 +144,47 @@ def test_checkpoints_keep_the_three_best_by_validation_reward(tmp_path):
         assert save_scored_checkpoint(_Saves(), _Saves(), tmp_path, step, score).name == f"step-{step}"
     assert [p.name for p in list_checkpoints(tmp_path)] == ["step-4", "step-8", "step-10"]
     assert save_scored_checkpoint(_Saves(), _Saves(), tmp_path, 12, 0.2) is None  # not among the best
+
+
+def _grade(grader_input: str, reference: str, texts, token_ids, tools):
+    from openft.graders.context import GradeContext
+    from openft.train.rewards import RewardFunction
+
+    grader = {
+        "type": "string_check",
+        "name": "g",
+        "input": grader_input,
+        "reference": reference,
+        "operation": "eq",
+    }
+    rewards = RewardFunction(parse_grader(grader), GradeContext(), stop_ids=frozenset({2}))
+    try:
+        return rewards.grade(texts, token_ids, ['{"n": 1}'] * len(texts), tools)
+    finally:
+        rewards.close()
+
+
+CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+
+
+def test_rewards_read_tool_calls_of_rows_with_tools_and_flag_truncated_samples():
+    graded = _grade(
+        "{{ sample.output_tools[0].function.name }}",
+        "get_weather",
+        [CALL, "It is sunny.", CALL],
+        [[5, 2], [5, 2], [5, 5]],  # the last one hit the budget: no end-of-turn token
+        ['["get_weather"]', '["get_weather"]', "[]"],  # the last row offers no tools
+    )
+    first, second, third = graded.results
+    assert first.reward == 1.0 and not first.errors.any
+    assert second.reward == 0.0 and second.errors.invalid_variable_error  # no tool call to read
+    assert third.errors.truncated_observation_error and third.errors.invalid_variable_error
+    assert graded.completion_tokens == [2, 2, 2]
+
+
+def test_rewards_read_json_outputs():
+    graded = _grade(
+        "{{ sample.output_json.city }}", "Paris", ['{"city": "Paris"}', "Paris"], [[2], [2]], ["[]"] * 2
+    )
+    assert graded.results[0].reward == 1.0
+    assert graded.results[1].errors.sample_parse_error
