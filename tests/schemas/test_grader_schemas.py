@@ -448,3 +448,17 @@ def test_score_model_defaults_are_not_echoed():
 
 def test_non_object_grader_is_rejected():
     assert errors("string_check")[0][0] == ()
+
+
+@pytest.mark.parametrize("key", sorted(EXAMPLES))
+def test_pass_threshold_is_accepted_on_every_grader_and_echoed(key):
+    """OpenAI's RFT notebook and graders guide put pass_threshold on their graders."""
+    data = with_changes(EXAMPLES[key][0], pass_threshold=0.5)
+    assert GRADER.validate_python(copy.deepcopy(data)).model_dump(exclude_none=True) == data
+    with pytest.raises(ValidationError):
+        GRADER.validate_python(with_changes(data, pass_threshold="high"))
+
+
+def test_multi_grader_without_a_name_gets_a_default_one():
+    data = {"type": "multi", "graders": {"a": STRING_CHECK}, "calculate_output": "a"}
+    assert parse_grader(copy.deepcopy(data), allow_label_model=False).name == "multi"

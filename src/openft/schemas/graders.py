@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 MAX_PYTHON_SOURCE_BYTES = 256 * 1024
+DEFAULT_MULTI_NAME = "multi"
 
 
 def _template(text: str) -> str:
@@ -178,7 +179,14 @@ class Message(_Model):
 # ----- graders -----
 
 
-class StringCheckGrader(_Model):
+class _Grader(_Model):
+    """What every grader accepts: OpenAI's guides put a `pass_threshold` on graders (echoed back;
+    RFT metrics report the share of samples scoring at or above it)."""
+
+    pass_threshold: Number | None = None
+
+
+class StringCheckGrader(_Grader):
     type: Literal["string_check"]
     name: str
     input: TemplateStr
@@ -186,7 +194,7 @@ class StringCheckGrader(_Model):
     operation: Literal["eq", "ne", "like", "ilike"]
 
 
-class TextSimilarityGrader(_Model):
+class TextSimilarityGrader(_Grader):
     type: Literal["text_similarity"]
     name: str
     input: TemplateStr
@@ -206,7 +214,7 @@ class TextSimilarityGrader(_Model):
     ]
 
 
-class PythonGrader(_Model):
+class PythonGrader(_Grader):
     type: Literal["python"]
     name: str
     source: str
@@ -250,7 +258,7 @@ class SamplingParams(_Model):
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
 
 
-class ScoreModelGrader(_Model):
+class ScoreModelGrader(_Grader):
     type: Literal["score_model"]
     name: str
     model: Annotated[str, Field(min_length=1)]
@@ -272,7 +280,7 @@ class ScoreModelGrader(_Model):
         return float(low), float(high)
 
 
-class LabelModelGrader(_Model):
+class LabelModelGrader(_Grader):
     type: Literal["label_model"]
     name: str
     model: Annotated[str, Field(min_length=1)]
@@ -307,9 +315,9 @@ SubGrader = Annotated[
 ]
 
 
-class MultiGrader(_Model):
+class MultiGrader(_Grader):
     type: Literal["multi"]
-    name: str
+    name: str = DEFAULT_MULTI_NAME  # OpenAI's RFT notebook sends none
     graders: Annotated[dict[str, SubGrader], Field(min_length=1)]
     calculate_output: str
 

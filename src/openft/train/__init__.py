@@ -1,4 +1,4 @@
-"""Training: supervised fine-tuning and DPO (and later RL) with transformers, PEFT and TRL.
+"""Training: supervised fine-tuning, DPO and reinforcement fine-tuning with transformers, PEFT and TRL.
 
 This package's ``__init__`` imports nothing, so that the API process can import
 ``openft.train.hparams`` (pure Python) without loading torch. The modules that need the

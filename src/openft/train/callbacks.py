@@ -26,7 +26,7 @@ class ReporterCallback(TrainerCallback):
         reporter: Reporter,
         *,
         plan: TrainPlan,
-        save_checkpoint: SaveCheckpoint,
+        save_checkpoint: SaveCheckpoint | None,  # None: the subclass saves its own (RFT)
         validator: Validator | None = None,
         method: str = "supervised",
     ):
@@ -60,13 +60,22 @@ class ReporterCallback(TrainerCallback):
         if not logs or "loss" not in logs:
             return  # an evaluation or the end-of-training summary (train_loss), not a step
         step = state.global_step
-        metrics = {**named(logs, self.method, "train_"), **self._valid_metrics}
+        metrics = self._step_metrics(logs)
         self.last_step = step
         self.reporter.on_step(step, metrics)
         if self._is_epoch_end(step):
             self.reporter.on_epoch_end(step, step // self.steps_per_epoch, metrics)
+        if self._checkpoint_due(step):
             self._checkpoint(model, step, metrics)
         self._maybe_stop(control, model, step, metrics)
+
+    def _step_metrics(self, logs: dict) -> dict:
+        """The step's figures: the Trainer's log under the method's names, and validation's."""
+        return {**named(logs, self.method, "train_"), **self._valid_metrics}
+
+    def _checkpoint_due(self, step: int) -> bool:
+        """SFT and DPO checkpoint at each epoch end (the reinforcement callback at evaluations)."""
+        return self._is_epoch_end(step)
 
     def _maybe_stop(self, control, model, step: int, metrics: dict) -> None:
         request = self.reporter.should_stop()
@@ -82,6 +91,8 @@ class ReporterCallback(TrainerCallback):
         control.should_training_stop = True
 
     def _checkpoint(self, model, step: int, metrics: dict) -> None:
+        if self.save_checkpoint is None:
+            raise TypeError("a ReporterCallback without save_checkpoint must override _checkpoint")
         path = self.save_checkpoint(model, step)
         self._checkpointed_step = step
         self.reporter.on_checkpoint(step, path, metrics)

@@ -51,7 +51,7 @@ def train_dpo(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         )
     callback = run.reporter_callback(spec, reporter, tokenizer, validator=validator, method="dpo")
     trainer.add_callback(callback)
-    return run.train_to_end(trainer, callback, spec, tokenizer, train)
+    return run.train_to_end(trainer, callback, spec, tokenizer, lambda: train.n_tokens * spec.plan.n_epochs)
 
 
 def _dpo_config(spec: TrainSpec) -> DPOConfig:

@@ -4,6 +4,9 @@ Pure Python (no torch): the API process imports it. The rules follow the referen
 section 7: the cookbook's n_epochs heuristic, batch_size about 0.2% of the examples
 capped at 256, and an "auto" learning-rate multiplier of 1.0 on the base model's
 learning rate (configured per base model, else 2e-4 for LoRA and 2e-5 for a full fine-tune).
+Reinforcement jobs also resolve compute_multiplier (1.0), eval_interval (about ten evaluations
+per run) and eval_samples (2), and map compute_multiplier to GRPO's samples per prompt and
+reasoning_effort to a completion-token budget (the tables below, documented in the README).
 ``plan_training`` is the one place a job's numbers are decided: the trainer, its callback
 and the job's progress all read the plan.
 """
@@ -27,6 +30,14 @@ AUTO_BATCH_FRACTION = 0.002
 AUTO_LEARNING_RATE_MULTIPLIER = 1.0
 AUTO_DPO_BETA = 0.1
 
+# Reinforcement (RFT): what "auto" means, and how OpenAI's knobs map onto a GRPO run.
+AUTO_COMPUTE_MULTIPLIER = 1.0
+SAMPLES_PER_UNIT_COMPUTE = 4  # samples per prompt = round(4 x compute_multiplier), at least 2
+MIN_SAMPLES_PER_PROMPT = 2  # a group-relative advantage needs two samples of a prompt
+EVALUATIONS_PER_RUN = 10  # eval_interval "auto": about ten evaluations over a run
+AUTO_EVAL_SAMPLES = 2
+COMPLETION_BUDGETS = {"low": 128, "default": 256, "medium": 256, "high": 1024}  # reasoning_effort -> tokens
+
 LORA_BASE_LEARNING_RATE = 2e-4
 FULL_BASE_LEARNING_RATE = 2e-5
 VALIDATIONS_PER_RUN = 20  # validation mini-batches spread over a run
@@ -41,7 +52,7 @@ class TrainPlan:
     n_examples: int
     steps_per_epoch: int
     total_steps: int
-    valid_interval: int  # steps between validation mini-batches
+    valid_interval: int  # steps between validation mini-batches (RFT: between evaluations)
 
     @property
     def batch_size(self) -> int:
@@ -75,7 +86,9 @@ def plan_training(
         n_examples=n_examples,
         steps_per_epoch=steps_per_epoch,
         total_steps=total_steps,
-        valid_interval=max(1, total_steps // VALIDATIONS_PER_RUN),
+        valid_interval=int(
+            hyperparameters.get("eval_interval") or max(1, total_steps // VALIDATIONS_PER_RUN)
+        ),
     )
 
 
@@ -106,7 +119,32 @@ def resolve_hyperparameters(
     }
     if method == "dpo":
         resolved["beta"] = _pick(requested, "beta", lambda: AUTO_DPO_BETA)
+    if method == "reinforcement":
+        resolved.update(_reinforcement(requested, n_examples, resolved))
     return resolved
+
+
+def _reinforcement(requested: dict, n_examples: int, resolved: dict) -> dict:
+    """compute_multiplier, eval_interval, eval_samples and reasoning_effort with "auto" resolved."""
+    _, total_steps = plan_steps(n_examples, resolved["batch_size"], resolved["n_epochs"])
+    return {
+        "compute_multiplier": _pick(requested, "compute_multiplier", lambda: AUTO_COMPUTE_MULTIPLIER),
+        "eval_interval": _pick(
+            requested, "eval_interval", lambda: max(1, math.ceil(total_steps / EVALUATIONS_PER_RUN))
+        ),
+        "eval_samples": _pick(requested, "eval_samples", lambda: AUTO_EVAL_SAMPLES),
+        "reasoning_effort": requested.get("reasoning_effort") or "default",
+    }
+
+
+def samples_per_prompt(compute_multiplier: float) -> int:
+    """GRPO's group size: how many samples of each prompt a training step draws and compares."""
+    return max(MIN_SAMPLES_PER_PROMPT, round(SAMPLES_PER_UNIT_COMPUTE * float(compute_multiplier)))
+
+
+def completion_budget(reasoning_effort: str) -> int:
+    """The most tokens a sampled completion may have (models here do not reason apart from answering)."""
+    return COMPLETION_BUDGETS.get(reasoning_effort, COMPLETION_BUDGETS["default"])
 
 
 def learning_rate(hyperparameters: dict, base_learning_rate: float) -> float:

@@ -32,18 +32,10 @@ from openft.train.naming import ModelNamer
 from openft.train.progress import JobProgress
 from openft.train.reporter import Reporter
 from openft.train.results import encoded, step_metrics_csv
-from openft.train.spec import TrainResult, TrainSpec, paused_state
+from openft.train.spec import JobFailure, TrainResult, TrainSpec, paused_state
 
 log = logging.getLogger("openft.train")
 Recipe = Callable[[TrainSpec, Reporter], TrainResult]
-
-
-class JobFailure(Exception):
-    """A failure whose message is meant for the user, with an OpenAI-style error code."""
-
-    def __init__(self, message: str, code: str = "training_failed"):
-        super().__init__(message)
-        self.code = code
 
 
 def run_job(settings: Settings, job_id: str) -> None:
@@ -77,6 +69,10 @@ def _recipe(method: str) -> Recipe:
         from openft.train.dpo import train_dpo
 
         return train_dpo
+    if method == "reinforcement":
+        from openft.train.rl import train_rl
+
+        return train_rl
     raise JobFailure(
         f"The '{method}' method is not available on this server yet.", code="method_not_available"
     )
@@ -134,6 +130,18 @@ def _plan(settings: Settings, db: Database, job: JobRow, model: ModelTarget, n_e
     return plan
 
 
+def _grading(settings: Settings, db: Database, storage: Storage, job: JobRow) -> dict:
+    """A reinforcement job's grader and the context its rewards are graded in; nothing for the others."""
+    if job.method["type"] != "reinforcement":
+        return {}
+    from openft.train.grading import grade_context
+
+    return {
+        "grader": job.method["reinforcement"]["grader"],
+        "grading": grade_context(settings, db, storage, job.project_id),
+    }
+
+
 def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> None:
     recipe = _recipe(job.method["type"])
     training = _validated_training(job)
@@ -141,7 +149,7 @@ def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> N
     model = _start_model(settings, db, storage, job)
     plan = _plan(settings, db, job, model, training["n_examples"])
     namer = ModelNamer(shown_model=job.model, organization=job.organization_name, suffix=job.suffix)
-    progress = JobProgress(db, storage, job.id, namer, model.base_id)
+    progress = JobProgress(db, storage, job.id, namer, model.base_id, method=job.method["type"])
 
     resume_from = paused_state(storage.job_dir(job.id))
     if resume_from is not None:
@@ -160,6 +168,7 @@ def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> N
         plan=plan,
         seed=job.seed,
         resume_from=resume_from,
+        **_grading(settings, db, storage, job),
     )
     result = recipe(spec, progress)
     if result.stopped:

@@ -27,9 +27,18 @@ STOP_REQUESTS = {CANCELLED: CANCEL, FAILED: CANCEL, PAUSED: PAUSE}
 
 
 class JobProgress:
-    def __init__(self, db: Database, storage: Storage, job_id: str, namer: ModelNamer, base_model: str):
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        job_id: str,
+        namer: ModelNamer,
+        base_model: str,
+        *,
+        method: str = "supervised",
+    ):
         self.db, self.storage, self.job_id = db, storage, job_id
-        self.namer, self.base_model = namer, base_model
+        self.namer, self.base_model, self.method = namer, base_model, method
         self.total_steps = 0
         self._started = time.monotonic()
 
@@ -48,7 +57,7 @@ class JobProgress:
                 session,
                 job=job,
                 type="metrics",
-                message=step_message(step, self.total_steps, metrics),
+                message=step_message(step, self.total_steps, metrics, self.method),
                 data=data,
             )
 
@@ -92,7 +101,8 @@ class JobProgress:
             )
 
     def _forget_pruned(self, session: Session, job: JobRow) -> None:
-        """The trainer keeps the last three checkpoints on disk; drop the rows of the others."""
+        """The trainer keeps three checkpoints on disk (SFT/DPO the latest, RFT the best by
+        validation reward); drop the rows of the others."""
         for row in checkpoint_store.job_checkpoints(session, job=job):
             if not self.storage.path(row.path).exists():
                 model = model_store.get_model(session, project_id=job.project_id, model_id=row.model_name)

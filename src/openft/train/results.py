@@ -2,7 +2,11 @@
 OpenAI's ``GET /files/{id}/content`` returns result files that way.
 
 Supervised jobs get OpenAI's columns; DPO jobs get the DPO figures (metrics.py) for training
-steps and validation mini-batches. Cells are empty where a step has no such figure.
+steps and validation mini-batches. Reinforcement jobs get one row per step and one for step 0
+(the evaluation before training): the mean train reward of the step's samples, the mean
+validation reward at evaluation steps, the share of samples whose grading failed (train and
+validation) and the mean completion length in tokens. Cells are empty where a step has no
+such figure.
 """
 
 from __future__ import annotations
@@ -25,6 +29,14 @@ COLUMNS = {
         "valid_rewards_rejected",
         "valid_reward_margin",
         "valid_reward_accuracy",
+    ),
+    "reinforcement": (
+        "step",
+        "train_mean_reward",
+        "full_valid_mean_reward",
+        "train_error_rate",
+        "full_valid_error_rate",
+        "completion_tokens_mean",
     ),
 }
 SOURCES = {"train_accuracy": "train_mean_token_accuracy"}

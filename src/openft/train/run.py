@@ -1,4 +1,4 @@
-"""Run: the steps SFT and DPO share around their TRL trainer.
+"""Run: the steps SFT, DPO and RFT share around their TRL trainer.
 
 Load the model to train (a base model, or a parent ft: model's base with its LoRA adapter made
 trainable again), tokenize the training and validation files (read by the same JSONL reader
@@ -128,13 +128,16 @@ def reporter_callback(
     )
 
 
-def train_to_end(trainer, callback: ReporterCallback, spec: TrainSpec, tokenizer, train: TokenizedData):
-    """Train (from the paused state when there is one), then save the final model unless stopped."""
+def train_to_end(
+    trainer, callback: ReporterCallback, spec: TrainSpec, tokenizer, trained_tokens: Callable[[], int]
+):
+    """Train (from the paused state when there is one), then save the final model unless stopped.
+    ``trained_tokens`` counts the run's tokens once it has trained."""
     trainer.train(resume_from_checkpoint=str(spec.resume_from) if spec.resume_from else None)
     final = None if callback.stopped else checkpoints.save_model(trainer.model, tokenizer, final_dir(spec))
     return TrainResult(
         final_dir=final,
-        trained_tokens=train.n_tokens * spec.plan.n_epochs,
+        trained_tokens=trained_tokens(),
         steps=callback.last_step,
         stopped=callback.stopped,
     )

@@ -39,7 +39,7 @@ def train_sft(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         peft_config=run.peft_config(spec, model),
         callbacks=[callback],
     )
-    return run.train_to_end(trainer, callback, spec, tokenizer, train)
+    return run.train_to_end(trainer, callback, spec, tokenizer, lambda: train.n_tokens * spec.plan.n_epochs)
 
 
 def _sft_config(spec: TrainSpec) -> SFTConfig:

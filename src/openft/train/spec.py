@@ -1,4 +1,4 @@
-"""Spec: what a training run (SFT or DPO) is asked to do, what it gives back, and where it writes.
+"""Spec: what a training run (SFT, DPO or RFT) is asked to do, what it gives back, and where it writes.
 
 Pure Python: ``job.py`` builds a spec from the job row (its model target from the catalog, its
 plan from hparams.py, its file format from the validation stage's result), and the output layout
@@ -8,6 +8,7 @@ Trainer state under ``checkpoint-N/``) is the same for every method.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from openft.catalog import ModelTarget
 from openft.train.hparams import TrainPlan
@@ -24,6 +25,16 @@ class TrainSpec:
     validation_file: Path | None = None
     seed: int = 0
     resume_from: Path | None = None  # a Trainer state saved when the job was paused
+    grader: dict | None = None  # reinforcement: the job's grader, as stored on the job
+    grading: Any = None  # reinforcement: the GradeContext (sandbox, model client) graders run with
+
+
+class JobFailure(Exception):
+    """A failure whose message is meant for the user, with an OpenAI-style error code."""
+
+    def __init__(self, message: str, code: str = "training_failed"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,100 @@
+"""RFT: reinforcement fine-tuning of a causal LM with the job's grader as the reward, on TRL's GRPO.
+
+``train_rl`` reads top to bottom like ``train_sft``: load the model and tokenizer (a base model,
+or a parent ft: model whose adapter trains further: SFT then RFT), render the prompts through
+the chat template (tools included) and fit the completion budget to the model's sequence
+limit, build the reward function (every sample graded with the job's grader) and the validation
+evaluator, then train with TRL's GRPOTrainer (group-relative policy optimization): each step
+samples ``samples_per_prompt`` completions of ``batch_size`` prompts from the current policy,
+grades them, and pushes the policy towards the completions that scored above their group's mean.
+LoRA by default, every weight when the model target trains fully. The callback reports each step
+with the grader's figures, evaluates and checkpoints (rl_callback.py); the final adapter or
+weights are saved like SFT's.
+
+OpenAI's hyperparameters map onto the run as hparams.py resolves them: ``batch_size`` prompts
+per step, ``n_epochs`` passes over the prompts, ``compute_multiplier`` -> samples per prompt,
+``reasoning_effort`` -> the completion-token budget, ``eval_interval`` / ``eval_samples`` ->
+the evaluations. No KL penalty against a reference model (TRL's default, beta 0), one policy
+update per batch of samples, temperature 1.
+"""
+
+from __future__ import annotations
+
+from trl import GRPOConfig, GRPOTrainer
+
+from datasets import Dataset
+from openft.graders.context import GradeContext
+from openft.lm.loading import stop_token_ids
+from openft.schemas.graders import parse_grader
+from openft.train import run
+from openft.train.hparams import completion_budget, samples_per_prompt
+from openft.train.reporter import Reporter
+from openft.train.rewards import RewardFunction
+from openft.train.rl_callback import ReinforcementCallback
+from openft.train.rollouts import Evaluator, fitting_budget, prompt_rows
+from openft.train.spec import TrainResult, TrainSpec, checkpoint_root
+
+
+def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
+    model, tokenizer, max_length = run.load_model(spec)
+    grader = parse_grader(spec.grader, allow_label_model=False)
+    train = prompt_rows(spec.training_file, tokenizer)
+    valid = prompt_rows(spec.validation_file, tokenizer) if spec.validation_file else None
+    hyperparameters = spec.plan.hyperparameters
+    budget = fitting_budget(
+        train + (valid or []),
+        tokenizer,
+        budget=completion_budget(hyperparameters["reasoning_effort"]),
+        max_length=max_length,
+    )
+
+    rewards = RewardFunction(
+        grader,
+        spec.grading or GradeContext(),
+        stop_ids=stop_token_ids(tokenizer, model),  # type: ignore[arg-type]  # a PeftModel forwards its config
+    )
+    evaluator = None
+    if valid:
+        samples = int(hyperparameters["eval_samples"])
+        evaluator = Evaluator(valid, rewards, tokenizer, samples=samples, budget=budget, seed=spec.seed)
+    callback = ReinforcementCallback(
+        reporter,
+        plan=spec.plan,
+        grader=grader,
+        rewards=rewards,
+        evaluator=evaluator,
+        save_dir=checkpoint_root(spec),
+        tokenizer=tokenizer,
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[rewards],
+        args=_grpo_config(spec, budget),
+        train_dataset=Dataset.from_list(train),
+        processing_class=tokenizer,
+        peft_config=run.peft_config(spec, model),
+        callbacks=[callback],
+    )
+    try:
+        return run.train_to_end(
+            trainer, callback, spec, tokenizer, lambda: int(trainer.state.num_input_tokens_seen)
+        )
+    finally:
+        rewards.close()
+
+
+def _grpo_config(spec: TrainSpec, budget: int) -> GRPOConfig:
+    group = samples_per_prompt(spec.plan.hyperparameters["compute_multiplier"])
+    arguments = run.trainer_arguments(spec)
+    arguments["per_device_train_batch_size"] = spec.plan.batch_size * group  # completions per step
+    return GRPOConfig(
+        **arguments,
+        num_generations=group,
+        max_completion_length=budget,
+        temperature=1.0,
+        top_p=1.0,
+        beta=0.0,
+        num_iterations=1,
+        shuffle_dataset=True,
+        log_completions=False,
+    )
