@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
@@ -27,7 +28,7 @@ def auto_or(*, integer: bool, gt: float | None = None, ge: float | None = None, 
     def check(value: Any):
         if value == "auto":
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise PydanticCustomError(
                 "invalid_type",
                 "expected {expected}, but got {got}",
