@@ -30,14 +30,15 @@ async def _check_async(response: httpx2.Response) -> None:
     )
 
 
-def sync_client(base_url: str, api_key: str = "sk-test", **kwargs) -> openai.OpenAI:
+def sync_client(base_url: str, api_key: str = "sk-test", *, strict: bool = True, **kwargs) -> openai.OpenAI:
+    """``strict=False``: the SDK's default mode (no type validation); the OpenAPI check still runs."""
     http = httpx2.Client(event_hooks={"response": [_check_sync]}, timeout=60)
     return openai.OpenAI(
         base_url=base_url,
         api_key=api_key,
         http_client=http,
         max_retries=0,
-        _strict_response_validation=True,
+        _strict_response_validation=strict,
         **kwargs,
     )
 
