@@ -276,3 +276,10 @@ def test_a_json_body_nested_100000_deep_is_a_400(http):
         http.post("/fine_tuning/jobs", content=body, headers={"content-type": "application/json"})
     )
     assert error["code"] == "invalid_json"
+
+
+def test_a_bad_key_is_a_401_before_any_input_check(make_server):
+    server = make_server(api_keys={"sk-good": {}})
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}/v1", timeout=30) as http:
+        response = http.get("/files/file-%00", headers={"authorization": "Bearer sk-bad"})
+    assert response.status_code == 401

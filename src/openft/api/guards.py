@@ -12,6 +12,7 @@ import math
 
 from fastapi import Request
 
+from openft.api.deps import Caller
 from openft.errors import InvalidRequest
 
 
@@ -61,8 +62,9 @@ def _is_json(request: Request) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
 
 
-async def refuse_unstorable(request: Request) -> None:
-    """A route dependency: path parameters, query parameters and a JSON body."""
+async def refuse_unstorable(request: Request, _caller: Caller) -> None:
+    """A route dependency: path parameters, query parameters and a JSON body (once the caller is
+    authenticated: a bad key is a 401 whatever the input)."""
     for name, value in request.path_params.items():
         refuse_nul(name, str(value))
     for key, value in request.query_params.multi_items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from python_multipart.exceptions import FormParserError
@@ -67,7 +68,7 @@ class _Collector:
         self._md5 = None
         self._part_name = ""
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> Any:  # python-multipart's MultipartCallbacks
         return {
             "on_part_begin": self._part_begin,
             "on_header_field": self._header_field,
@@ -120,11 +121,12 @@ class _Collector:
             self._field += chunk
             self._count_field(len(chunk))
         elif self._file is not None:
-            self._write(chunk)
+            self._write(self._file, chunk)
 
-    def _write(self, chunk: bytes):
-        self._file.size += len(chunk)
-        if self._file.size > self.max_file_bytes:
+    def _write(self, file: ReceivedFile, chunk: bytes):
+        assert self._handle is not None and self._md5 is not None
+        file.size += len(chunk)
+        if file.size > self.max_file_bytes:
             raise PayloadTooLarge(
                 f"File is too large: the limit is {self.max_file_bytes} bytes.",
                 param=self._part_name,
