@@ -1,5 +1,5 @@
 """Housekeeping the API process runs between validation passes: expired files and the parts of
-expired uploads leave the store and the disk."""
+expired uploads leave the store and the disk, and so do bytes orphaned in incoming/."""
 
 from __future__ import annotations
 
@@ -29,4 +29,7 @@ def remove_expired(db: Database, storage: Storage) -> int:
         storage.remove(path)
     if paths:
         log.info("removed %d expired files and uploads", len(paths))
-    return len(paths)
+    orphans = storage.sweep_incoming()
+    if orphans:
+        log.info("removed %d orphaned incoming files", orphans)
+    return len(paths) + orphans

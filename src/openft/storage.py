@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 CHUNK = 1024 * 1024
+# Bytes in incoming/ untouched for this long belong to no request: an upload in flight writes
+# continuously, and the longest pause after its last write (checking a large file) is minutes.
+INCOMING_MAX_AGE_SECONDS = 3600
 
 
 class Storage:
@@ -52,6 +56,25 @@ class Storage:
     def discard(self, path: Path) -> None:
         path.unlink(missing_ok=True)
 
+    def sweep_incoming(self, max_age: float = INCOMING_MAX_AGE_SECONDS) -> int:
+        """Remove what a crashed or killed request left in incoming/; returns how many."""
+        cutoff, removed = time.time() - max_age, 0
+        for entry in os.scandir(self.root / "incoming"):
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    self.remove(Path("incoming") / entry.name)
+                    removed += 1
+            except FileNotFoundError:  # its request finished meanwhile
+                continue
+        return removed
+
+    def problem(self) -> str | None:
+        """Why the data dir cannot take new bytes, or None."""
+        for sub in ("files", "uploads", "jobs", "incoming"):
+            if not os.access(self.root / sub, os.W_OK | os.X_OK):
+                return f"the data dir's {sub}/ folder is not writable"
+        return None
+
 
 def first_non_jsonl_line(path: Path) -> tuple[int, str] | None:
     """Stream the file; return (line number, reason) of the first line that is not a JSON object."""
@@ -63,6 +86,8 @@ def first_non_jsonl_line(path: Path) -> tuple[int, str] | None:
                 value = json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 return number, f"invalid JSON ({exc.msg if hasattr(exc, 'msg') else 'not UTF-8'})"
+            except RecursionError:
+                return number, "invalid JSON (nested too deeply)"
             if not isinstance(value, dict):
                 return number, "not a JSON object"
     return None

@@ -137,3 +137,17 @@ def test_expired_files_disappear_and_their_bytes_are_removed(server, client):
     assert not path.exists()
     with services.db.read() as session:
         assert created.id not in {r.id for r in file_store.expired_files(session, now=row.created_at + 10)}
+
+
+def test_an_evals_file_is_kept_and_listed_with_its_purpose(make_server):
+    """A documented exception (tests/support/openapi.py, README): OpenAI accepts "evals" on upload
+    and returns it, but the file object's enum (and so the SDK's strict mode) lacks it."""
+    server = make_server()  # its own server: once it holds an evals file, a strict files.list() fails
+    with sync_client(server.url, strict=False) as default_mode:
+        created = default_mode.files.create(file=("evals.jsonl", b'{"item": {"q": 1}}\n'), purpose="evals")
+        assert created.purpose == "evals"
+        assert default_mode.files.retrieve(created.id).purpose == "evals"
+        assert [(f.id, f.purpose) for f in default_mode.files.list()] == [(created.id, "evals")]
+        assert [f.id for f in default_mode.files.list(purpose="evals")] == [created.id]
+    with sync_client(server.url) as strict, pytest.raises(openai.APIResponseValidationError):
+        strict.files.list()

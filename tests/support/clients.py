@@ -31,8 +31,9 @@ async def _check_async(response: httpx2.Response) -> None:
 
 
 def sync_client(base_url: str, api_key: str = "sk-test", *, strict: bool = True, **kwargs) -> openai.OpenAI:
-    """``strict=False`` only where the SDK's own types are wrong: it types a multi grader's
-    ``graders`` as one grader, where OpenAI's API and guides send a map (reference §6.7)."""
+    """``strict=False``: the SDK's default mode (no type validation; the OpenAPI check still runs),
+    only where the SDK's own types are wrong, e.g. a multi grader's ``graders`` typed as one grader
+    where OpenAI's API and guides send a map (reference §6.7)."""
     http = httpx2.Client(event_hooks={"response": [_check_sync]}, timeout=60)
     return openai.OpenAI(
         base_url=base_url,

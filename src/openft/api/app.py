@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse
 
 from openft.api import chat, errors, files, fine_tuning, graders, models, uploads
+from openft.api.body_limit import BodyLimit
 from openft.api.deps import Services
+from openft.api.guards import refuse_unstorable
+from openft.api.multipart import FORM_OVERHEAD_BYTES
 from openft.catalog import Catalog
 from openft.config import Settings
 from openft.storage import Storage
@@ -16,12 +21,27 @@ from openft.store.migrate import upgrade
 from openft.validation_stage import ValidationThread
 from openft.worker import Worker, WorkerThread
 
+log = logging.getLogger("openft.api")
+CONTROL_PLANE = (files, uploads, fine_tuning, models)  # what the store keeps: guarded by refuse_unstorable
+
+
+def health(services: Services) -> JSONResponse:
+    """GET /health (outside the OpenAI surface): 200 when the database and the data dir can be
+    written, else 503 naming what is wrong."""
+    checks = {"database": services.db.problem(), "storage": services.storage.problem()}
+    healthy = all(problem is None for problem in checks.values())
+    body = {"status": "ok" if healthy else "unavailable", **{k: v or "ok" for k, v in checks.items()}}
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
 
 def create_app(settings: Settings) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     upgrade(db)
     storage = Storage(settings.data_dir)
+    orphans = storage.sweep_incoming()
+    if orphans:
+        log.info("removed %d orphaned incoming files", orphans)
     validator = ValidationThread(settings, db, storage)
     worker = WorkerThread(Worker(settings, db, storage)) if settings.embedded_worker else None
 
@@ -49,13 +69,12 @@ def create_app(settings: Settings) -> FastAPI:
         wake_validator=validator.wake,
     )
     errors.install(app)
+    largest_upload = max(settings.max_upload_bytes, settings.max_part_bytes)
+    app.add_middleware(BodyLimit, multipart_bytes=largest_upload + FORM_OVERHEAD_BYTES)
     v1 = APIRouter(prefix="/v1")
     for module in (files, uploads, fine_tuning, graders, models, chat):
-        v1.include_router(module.router)
+        guards = [Depends(refuse_unstorable)] if module in CONTROL_PLANE else []
+        v1.include_router(module.router, dependencies=guards)
     app.include_router(v1)
-
-    @app.get("/health", include_in_schema=False)
-    def health():
-        return {"status": "ok"}
-
+    app.add_api_route("/health", lambda: health(app.state.services), include_in_schema=False)
     return app

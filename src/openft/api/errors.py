@@ -7,9 +7,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from openft.errors import APIError
+from openft.errors import APIError, PayloadTooLarge, ServerError
+from openft.store.db import DatabaseUnavailable
 
 log = logging.getLogger("openft.api")
 
@@ -55,14 +57,37 @@ def _describe(value) -> str:
     return type(value).__name__
 
 
+INVALID_JSON = "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload."
+
+
+class DatabaseDown(ServerError):
+    status = 503
+
+
+def _body_error(kind: str, value) -> APIError:
+    """An error about the body as a whole (it has no field to name)."""
+    if kind == "missing":
+        return APIError(
+            "The request body is missing: expected a JSON object sent with 'Content-Type: application/json'.",
+            code="missing_required_parameter",
+        )
+    if isinstance(value, (bytes, str)):  # not read as JSON: the Content-Type was not application/json
+        return APIError(
+            "The request body must be a JSON object sent with 'Content-Type: application/json'.",
+            code="invalid_type",
+        )
+    return APIError(
+        f"The request body must be a JSON object, but got {_describe(value)} instead.", code="invalid_type"
+    )
+
+
 def translate(error: dict) -> APIError:
     """One pydantic error -> an OpenAI-style 400 naming the field."""
     kind, param, ctx = error["type"], param_name(tuple(error["loc"])), error.get("ctx") or {}
     if kind == "json_invalid":
-        return APIError(
-            "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.",
-            code="invalid_json",
-        )
+        return APIError(INVALID_JSON, code="invalid_json")
+    if param is None and tuple(error["loc"])[:1] == ("body",):
+        return _body_error(kind, error.get("input"))
     if kind == "missing":
         return APIError(
             f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
@@ -136,14 +161,32 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
+        code = None
         if exc.status_code == 404:
             message = f"Invalid URL ({request.method} {request.url.path})"
         elif exc.status_code == 405:
             message = f"Method {request.method} not allowed for {request.url.path}"
+        elif exc.status_code == 413:
+            message, code = str(exc.detail), "request_too_large"
+        elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            message, code = INVALID_JSON, "invalid_json"  # FastAPI's reader failed: too deep, not UTF-8
         else:
             message = str(exc.detail)
-        error = APIError(message)
+        error = (PayloadTooLarge if exc.status_code == 413 else APIError)(message, code=code)
         return JSONResponse(error.body(), status_code=exc.status_code)
+
+    @app.exception_handler(DatabaseUnavailable)
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: Exception):
+        text = str(exc.orig if isinstance(exc, OperationalError) else exc)
+        reason = (text.splitlines() or ["unknown error"])[0][:300]
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+        error = DatabaseDown(
+            f"The server's database cannot be used right now ({reason}). Try again later; "
+            "GET /health says what is wrong.",
+            code="database_unavailable",
+        )
+        return JSONResponse(error.body(), status_code=503)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Literal
 
@@ -22,6 +23,9 @@ from openft.store import files as file_store
 from openft.store.tables import FileRow
 
 router = APIRouter(tags=["files"])
+_ASCII_DIGITS = re.compile(
+    r"[0-9]{1,10}"
+)  # str.isdigit() also takes "³" and "٣", which int() refuses or reads
 
 
 def _expiry(fields: dict[str, str], created_at: int, purpose: str) -> int | None:
@@ -32,7 +36,7 @@ def _expiry(fields: dict[str, str], created_at: int, purpose: str) -> int | None
         raise InvalidRequest(
             "Invalid 'expires_after.anchor': expected 'created_at'.", param="expires_after.anchor"
         )
-    if seconds is None or not seconds.isdigit() or not 3600 <= int(seconds) <= 2592000:
+    if seconds is None or not _ASCII_DIGITS.fullmatch(seconds) or not 3600 <= int(seconds) <= 2592000:
         raise InvalidRequest(
             "Invalid 'expires_after.seconds': expected an integer between 3600 and 2592000.",
             param="expires_after.seconds",
@@ -98,7 +102,10 @@ def save_file(
 @router.post("/files", response_model=FileObject)
 async def create_file(request: Request, svc: Svc, caller: Caller):
     form = await receive_form(
-        request, new_path=svc.storage.incoming, max_file_bytes=svc.settings.max_upload_bytes
+        request,
+        new_path=svc.storage.incoming,
+        max_file_bytes=svc.settings.max_upload_bytes,
+        keep=frozenset({"file"}),
     )
     received = form.files.get("file")
     try:

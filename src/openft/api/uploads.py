@@ -83,12 +83,13 @@ async def add_part(upload_id: str, request: Request, svc: Svc, caller: Caller):
     with svc.db.read() as session:
         _pending(session, caller, upload_id)
     form = await receive_form(
-        request, new_path=svc.storage.incoming, max_file_bytes=svc.settings.max_part_bytes
+        request,
+        new_path=svc.storage.incoming,
+        max_file_bytes=svc.settings.max_part_bytes,
+        keep=frozenset({"data"}),
     )
     received = form.files.get("data")
     if received is None:
-        for leftover in form.files.values():
-            svc.storage.discard(leftover.path)
         raise InvalidRequest(
             "Missing required parameter: 'data'.", param="data", code="missing_required_parameter"
         )

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MULTIPART_UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision")
+MAX_FILENAME_LENGTH = 1024  # the store's column
+MAX_MIME_TYPE_LENGTH = 255  # the store's column
 
 
 class _OmitNulls(BaseModel):
@@ -52,10 +54,10 @@ class ExpiresAfter(BaseModel):
 
 class CreateUploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    filename: str = Field(min_length=1, max_length=1024)
+    filename: str = Field(min_length=1, max_length=MAX_FILENAME_LENGTH)
     purpose: Literal["assistants", "batch", "fine-tune", "vision"]
     bytes: int = Field(ge=0)
-    mime_type: str = Field(min_length=1)
+    mime_type: str = Field(min_length=1, max_length=MAX_MIME_TYPE_LENGTH)
     expires_after: ExpiresAfter | None = None
 
 

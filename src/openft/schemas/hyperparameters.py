@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeAlias
@@ -43,7 +44,7 @@ class AutoOr(GroupedMetadata):
     def _check(self, value: Any) -> Any:
         if value == "auto":
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self._error("invalid_type", value)
         if self.integer and not float(value).is_integer():
             raise self._error("invalid_type", value)

@@ -1,15 +1,29 @@
-"""Engine and sessions: SQLite (WAL, foreign keys, write transactions that lock up front) or PostgreSQL."""
+"""Engine and sessions: SQLite (WAL, foreign keys, write transactions that lock up front) or PostgreSQL.
+
+SQLite in WAL mode maps its ``-shm`` file into memory: touching that mapping once the file cannot be
+written (read-only mount, immutable flag, full disk) is a SIGBUS that kills the process. So every
+session first checks that the database's files can be written and raises
+:class:`DatabaseUnavailable` when not; the API answers 503 and the process lives on. (A file that
+turns unwritable in the microseconds between that check and the transaction is not covered.)
+"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used now; the message says why."""
 
 
 def _make_engine(url: str) -> Engine:
@@ -36,6 +50,15 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+def _sqlite_files(url: str) -> list[Path]:
+    """The database file and its WAL companions (an in-memory database has none)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    path = Path(database)
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
 class Database:
     """One per process. ``read()`` and ``write()`` open a transaction that commits on success."""
 
@@ -43,21 +66,53 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self.is_sqlite = url.startswith("sqlite")
+        self._files = _sqlite_files(url) if self.is_sqlite else []
         write_engine = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(write_engine, expire_on_commit=False)
 
+    def files_problem(self) -> str | None:
+        """Why SQLite could not write its files (checked without opening them), or None."""
+        if self._files and not os.access(self._files[0].parent, os.W_OK | os.X_OK):
+            return f"the database folder {self._files[0].parent} is not writable"
+        for path in self._files:
+            if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+                return f"the database file {path} is not writable"
+        return None
+
+    def problem(self) -> str | None:
+        """Why the database cannot serve requests now, or None (runs a trivial query)."""
+        reason = self.files_problem()
+        if reason is not None:
+            return reason
+        try:
+            with self.read() as session:
+                session.execute(text("SELECT 1"))
+        except DatabaseUnavailable as exc:
+            return str(exc)
+        except OperationalError as exc:
+            return str(exc.orig)
+        return None
+
+    def _check(self) -> None:
+        reason = self.files_problem()
+        if reason is not None:
+            raise DatabaseUnavailable(reason)
+
     @contextmanager
     def read(self) -> Iterator[Session]:
+        self._check()
         with self._reader() as session, session.begin():
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
+        self._check()
         with self._writer() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        if self.files_problem() is None:  # closing the last connection checkpoints through the -shm map
+            self.engine.dispose()
