@@ -11,25 +11,8 @@ from openft.store import events as event_store
 from openft.store import jobs as job_store
 from openft.store import lifecycle
 from openft.store.db import Database
-from openft.store.migrate import upgrade
 from openft.store.tables import EventRow, JobRow
 from openft.store.transitions import TransitionRefused
-from support.databases import postgres_schema
-
-
-@pytest.fixture
-def db(backend, tmp_path):
-    if backend == "postgres":
-        with postgres_schema() as url:
-            database = Database(url)
-            upgrade(database)
-            yield database
-            database.dispose()
-        return
-    database = Database(f"sqlite:///{tmp_path / 'lifecycle.db'}")
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 def new_job(db: Database, status: str) -> str:

@@ -15,22 +15,6 @@ from openft.store import transitions
 from openft.store.db import Database
 from openft.store.migrate import upgrade
 from openft.store.tables import JobRow
-from support.databases import postgres_schema
-
-
-@pytest.fixture
-def db(backend, tmp_path):
-    if backend == "postgres":
-        with postgres_schema() as url:
-            database = Database(url)
-            upgrade(database)
-            yield database
-            database.dispose()
-        return
-    database = Database(f"sqlite:///{tmp_path / 'store.db'}")
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 def _job(db: Database, *, metadata=None, project="proj_a") -> JobRow:
