@@ -6,12 +6,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openft.store.pages import scoped
-from openft.store.tables import ModelRow
+from openft.store.tables import JobRow, ModelRow
 
 
 def add_model(session: Session, *, row: ModelRow) -> ModelRow:
     session.add(row)
     return row
+
+
+def add_job_model(
+    session: Session, *, job: JobRow, name: str, base_model: str, path: str, created_at: int
+) -> ModelRow:
+    """A model a job made (its final model or a checkpoint), owned by the job's project and org."""
+    row = ModelRow(
+        id=name,
+        project_id=job.project_id,
+        owned_by=job.organization_id,
+        job_id=job.id,
+        created_at=created_at,
+        base_model=base_model,
+        path=path,
+    )
+    return add_model(session, row=row)
 
 
 def get_model(session: Session, *, project_id: str, model_id: str) -> ModelRow | None:

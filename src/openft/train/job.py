@@ -25,7 +25,7 @@ from openft.store import jobs as job_store
 from openft.store import lifecycle
 from openft.store import models as model_store
 from openft.store.db import Database
-from openft.store.tables import FileRow, JobRow, ModelRow
+from openft.store.tables import FileRow, JobRow
 from openft.store.transitions import RUNNING, TransitionRefused
 from openft.train.hparams import TrainPlan, plan_training
 from openft.train.naming import ModelNamer
@@ -215,17 +215,8 @@ def _succeed(
                     path=relative_file,
                 ),
             )
-            model_store.add_model(
-                session,
-                row=ModelRow(
-                    id=model_name,
-                    project_id=job.project_id,
-                    owned_by=job.organization_id,
-                    job_id=job.id,
-                    created_at=now,
-                    base_model=base_id,
-                    path=relative_model,
-                ),
+            model_store.add_job_model(
+                session, job=row, name=model_name, base_model=base_id, path=relative_model, created_at=now
             )
             event_store.add_event(session, job=row, message=f"New fine-tuned model created: {model_name}")
             lifecycle.succeed(

@@ -17,7 +17,7 @@ from openft.store import events as event_store
 from openft.store import jobs as job_store
 from openft.store import models as model_store
 from openft.store.db import Database
-from openft.store.tables import CheckpointRow, JobRow, ModelRow
+from openft.store.tables import CheckpointRow, JobRow
 from openft.store.transitions import CANCELLED, FAILED, PAUSED
 from openft.train.metrics import step_message
 from openft.train.naming import ModelNamer
@@ -83,17 +83,8 @@ class JobProgress:
                     path=relative,
                 ),
             )
-            model_store.add_model(
-                session,
-                row=ModelRow(
-                    id=name,
-                    project_id=job.project_id,
-                    owned_by=job.organization_id,
-                    job_id=job.id,
-                    created_at=ids.now(),
-                    base_model=self.base_model,
-                    path=relative,
-                ),
+            model_store.add_job_model(
+                session, job=job, name=name, base_model=self.base_model, path=relative, created_at=ids.now()
             )
             self._forget_pruned(session, job)
             event_store.add_event(
