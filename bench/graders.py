@@ -134,8 +134,8 @@ def graders(no_cosine: bool, with_models: bool) -> dict[str, dict]:
 def model_context(data_dir: Path) -> GradeContext:
     from openft.catalog import Catalog
     from openft.config import Settings
-    from openft.graders.engine_client import EngineModelClient
     from openft.serve.engine import LazyEngine
+    from openft.serve.grader_client import EngineModelClient
     from openft.storage import Storage
 
     settings = Settings(data_dir=data_dir)

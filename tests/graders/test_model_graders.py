@@ -211,8 +211,8 @@ def test_images_and_audio_are_passed_to_an_external_model(endpoint, context):
 
 
 def test_the_engine_bounds_free_text_so_small_models_finish():
-    from openft.graders.engine_client import MAX_STEPS, MAX_TEXT, bounded
     from openft.graders.model_graders import label_schema, score_schema
+    from openft.serve.grader_client import MAX_STEPS, MAX_TEXT, bounded
 
     schema = bounded(score_schema())
     steps = schema["properties"]["steps"]

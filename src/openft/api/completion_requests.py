@@ -13,15 +13,10 @@ from typing_extensions import TypeIs
 
 from openft.catalog import ModelTarget
 from openft.errors import InvalidRequest
+from openft.lm.grammar import Grammar
 from openft.schemas.chat import ChatCompletionRequest, ChatMessage, NamedToolChoice
 from openft.schemas.completions import CompletionRequest
-from openft.serve.generation import (
-    ChatPrompt,
-    GenerationJob,
-    Grammar,
-    Sampling,
-    TextPrompt,
-)
+from openft.serve.generation import ChatPrompt, GenerationJob, Sampling, TextPrompt
 from openft.serve.tool_calls import call_grammar
 
 NEEDS_CONTENT = ("system", "developer", "user", "tool", "function")

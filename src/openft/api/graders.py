@@ -26,7 +26,6 @@ from openft.api.deps import Caller, Svc
 from openft.api.errors import translate
 from openft.graders.context import GradeContext
 from openft.graders.dispatch import grade
-from openft.graders.engine_client import EngineModelClient
 from openft.graders.inputs import check_inputs
 from openft.graders.model_client import ModelClient
 from openft.graders.sample import sample_from_text
@@ -37,6 +36,7 @@ from openft.schemas.grader_runs import (
     ValidateGraderResponse,
 )
 from openft.schemas.graders import parse_grader
+from openft.serve.grader_client import EngineModelClient
 
 router = APIRouter(tags=["graders"])
 GRADING_THREADS = 8

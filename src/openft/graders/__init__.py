@@ -2,16 +2,17 @@
 
 `grade(grader, sample, item, context=...)` (in `dispatch`) grades one sample with any grader
 type and returns a `GradeResult` (reward, OpenAI's 14 error flags, token usage); the API and
-the trainer share it. `formula` and `template` are the safe `calculate_output` parser and the
-`{{ item.* }}` / `{{ sample.* }}` placeholders; the wire models live in `openft.schemas.graders`.
-Nothing here imports the ML stack at import time (nltk, rouge-score, the embedding model and
-the serve engine load on first use). `grade`, `GradeContext`, `GradeResult` and the sample
-builders are imported lazily from here, because `openft.schemas.graders` itself imports
-`formula` and `template` from this package.
+the trainer share it. The grader wire models and the two syntaxes they carry (the safe
+`calculate_output` formula, the `{{ item.* }}` / `{{ sample.* }}` placeholders) live in
+`openft.schemas` (graders.py, formula.py, template.py) and are re-exported here. Nothing here
+imports the ML stack at import time (nltk, rouge-score and the embedding model load on first use);
+model graders reach a model through a `ModelClient` (an external endpoint, or the server's engine,
+which serve implements in `openft.serve.grader_client`). `grade`, `GradeContext`, `GradeResult`
+and the sample builders are imported lazily from here.
 """
 
-from openft.graders.formula import Formula, FormulaError, parse_formula
-from openft.graders.template import (
+from openft.schemas.formula import Formula, FormulaError, parse_formula
+from openft.schemas.template import (
     InvalidVariableError,
     Placeholder,
     TemplateError,

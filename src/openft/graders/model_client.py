@@ -3,7 +3,7 @@
 `complete(model, messages, json_schema=..., sampling=...)` answers one chat with structured
 output and reports the tokens used. Two implementations: `OpenAIEndpoint` (here) calls an
 external OpenAI-compatible endpoint with the `openai` SDK (`OPENFT_GRADER_API_BASE` /
-`OPENFT_GRADER_API_KEY`); `EngineModelClient` (`engine_client`) uses the server's own engine.
+`OPENFT_GRADER_API_KEY`); `EngineModelClient` (`openft.serve.grader_client`) uses the server's own engine.
 Failures raise `ModelServerError`, which graders report as `model_grader_server_error`.
 """
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import reduce
 
-from openft.graders.formula import FormulaError, parse_formula
 from openft.graders.result import ErrorFlags, GradeResult, Usage
+from openft.schemas.formula import FormulaError, parse_formula
 from openft.schemas.graders import MultiGrader
 
 __all__ = ["grade_multi"]

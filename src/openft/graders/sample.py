@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openft.graders.result import GraderFailure
-from openft.graders.template import InvalidVariableError, TemplateError, find_placeholders, render
+from openft.schemas.template import InvalidVariableError, TemplateError, find_placeholders, render
 
 __all__ = ["Namespaces", "sample_from_choice", "sample_from_text"]
 

@@ -29,8 +29,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from openft.graders.formula import FormulaError, parse_formula
-from openft.graders.template import TemplateError, check_template
+from openft.schemas.formula import FormulaError, parse_formula
+from openft.schemas.template import TemplateError, check_template
 
 __all__ = [
     "FineTuningGrader",

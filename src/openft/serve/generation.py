@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from openft.catalog import ModelTarget
+from openft.lm.grammar import Grammar
 
 FinishReason = Literal["stop", "length"]
 
@@ -27,19 +28,6 @@ class Sampling:
     frequency_penalty: float = 0.0
     logit_bias: dict[int, float] = field(default_factory=dict)
     logprobs: int | None = None  # None: off; k: each token's logprob and the k most likely alternatives
-
-
-# JSON as OpenAI writes it: ", " and ": " separators and no other whitespace (llguidance options).
-JSON_STYLE = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
-
-
-@dataclass(frozen=True)
-class Grammar:
-    """Output constrained to a JSON schema or a Lark grammar (llguidance syntax)."""
-
-    kind: Literal["json_schema", "lark"]
-    source: dict | str
-    param: str  # the request field named when the grammar is invalid
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from openft.catalog import ModelTarget
+from openft.lm.constraints import GrammarCompiler
 from openft.serve.adapters import AdapterSet
-from openft.serve.constraints import GrammarCompiler
 from openft.serve.lru import PinnedLRU
 
 if TYPE_CHECKING:

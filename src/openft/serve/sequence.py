@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from openft.serve.constraints import TokenConstraint
+from openft.lm.constraints import TokenConstraint
 from openft.serve.generation import Completed, Delta, Failed, Finished, FinishReason, TokenLogprob
 from openft.serve.output_text import OutputText
 from openft.serve.sampling import Sampler, token_logprobs

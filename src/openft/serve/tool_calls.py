@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from openft import ids
-from openft.serve.generation import JSON_STYLE
+from openft.lm.grammar import JSON_STYLE
 from openft.serve.output_text import held_back
 
 OPEN, CLOSE = "<tool_call>", "</tool_call>"

@@ -12,9 +12,9 @@ from __future__ import annotations
 from openft.catalog import Catalog, ModelUnavailable
 from openft.config import Settings
 from openft.graders.context import GradeContext
-from openft.graders.engine_client import EngineModelClient
 from openft.graders.model_client import ModelServerError
 from openft.schemas.graders import parse_grader
+from openft.serve.grader_client import EngineModelClient
 from openft.storage import Storage
 from openft.store.db import Database
 

@@ -10,6 +10,7 @@ fine-tuned model, its result file and events on success; ``error`` and an error 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -36,6 +37,12 @@ from openft.train.spec import JobFailure, TrainResult, TrainSpec, paused_state
 
 log = logging.getLogger("openft.train")
 Recipe = Callable[[TrainSpec, Reporter], TrainResult]
+# the training function of each method (module, name), imported when a job of that method starts
+RECIPES = {
+    "supervised": ("openft.train.sft", "train_sft"),
+    "dpo": ("openft.train.dpo", "train_dpo"),
+    "reinforcement": ("openft.train.rl", "train_rl"),
+}
 
 
 def run_job(settings: Settings, job_id: str) -> None:
@@ -61,21 +68,12 @@ def run_job(settings: Settings, job_id: str) -> None:
 
 def _recipe(method: str) -> Recipe:
     """The method's training function; the ML stack loads only here."""
-    if method == "supervised":
-        from openft.train.sft import train_sft
-
-        return train_sft
-    if method == "dpo":
-        from openft.train.dpo import train_dpo
-
-        return train_dpo
-    if method == "reinforcement":
-        from openft.train.rl import train_rl
-
-        return train_rl
-    raise JobFailure(
-        f"The '{method}' method is not available on this server yet.", code="method_not_available"
-    )
+    if method not in RECIPES:
+        raise JobFailure(
+            f"The '{method}' method is not available on this server yet.", code="method_not_available"
+        )
+    module, name = RECIPES[method]
+    return getattr(importlib.import_module(module), name)
 
 
 def _validated(job: JobRow, role: str) -> dict | None:

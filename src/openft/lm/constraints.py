@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from openft.errors import InvalidRequest, ServerError
-from openft.serve.generation import JSON_STYLE, Grammar
+from openft.lm.grammar import JSON_STYLE, Grammar
 
 if TYPE_CHECKING:
     from llguidance import LLTokenizer

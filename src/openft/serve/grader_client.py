@@ -3,9 +3,10 @@
 The grader's model name resolves like any chat request's (base models, OpenAI aliases such as
 gpt-4o-mini, the project's `ft:` models and checkpoints); the structured output is a JSON-schema
 grammar the engine enforces token by token. Images and audio cannot be read by these models:
-such input is a server error. The serve package (and with it the ML stack) is imported on the
-first call only. Free text in the answer (the reasoning `steps`) is bounded (`bounded`): small
-local models otherwise repeat themselves until the token limit and the answer never parses.
+such input is a server error. The engine (and with it the ML stack) loads on the first call
+only. serve implements the graders' ``ModelClient`` here; graders never import serve. Free text
+in the answer (the reasoning `steps`) is bounded (`bounded`): small local models otherwise repeat
+themselves until the token limit and the answer never parses.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from openft.errors import APIError
 from openft.graders.model_client import Completion, ModelServerError
 from openft.graders.result import Usage
+from openft.lm.grammar import Grammar
 from openft.schemas.graders import SamplingParams
+from openft.serve.generation import ChatPrompt, Completed, Delta, Failed, Finished, GenerationJob, Sampling
 
 __all__ = ["EngineModelClient"]
 
@@ -41,9 +45,6 @@ class EngineModelClient:
         self.resolve, self.engine, self.shown, self.timeout = resolve, engine, shown, timeout
 
     def complete(self, model, messages, *, json_schema, sampling):
-        from openft.errors import APIError
-        from openft.serve.generation import ChatPrompt, GenerationJob, Grammar
-
         try:
             target = self.resolve(model)
             job = GenerationJob(
@@ -59,8 +60,6 @@ class EngineModelClient:
         return Completion(text=text, usage=usage, model=self.shown(model), truncated=truncated)
 
     def _collect(self, stream) -> tuple[str, Usage, bool]:
-        from openft.serve.generation import Completed, Delta, Failed, Finished
-
         pieces, truncated, deadline = [], False, time.monotonic() + self.timeout
         while True:
             try:
@@ -95,8 +94,6 @@ def bounded(schema: Any) -> Any:
 
 
 def _sampling(params: SamplingParams | None):
-    from openft.serve.generation import Sampling
-
     params = params or SamplingParams()
     return Sampling(
         max_tokens=params.max_completions_tokens,

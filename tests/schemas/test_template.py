@@ -2,7 +2,7 @@
 
 import pytest
 
-from openft.graders.template import (
+from openft.schemas.template import (
     InvalidVariableError,
     TemplateError,
     check_template,

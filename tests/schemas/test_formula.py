@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import openft.graders.formula as formula_module
-from openft.graders.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, parse_formula
+import openft.schemas.formula as formula_module
+from openft.schemas.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, parse_formula
 
 VALUES = {"name": 1.0, "email": 0.0, "compliant": 1.0, "explanation": 0.5, "a": 2.0, "b": 3.0}
 
