@@ -15,6 +15,7 @@ pytest.importorskip("trl")
 from openft.graders.context import GradeContext
 from openft.train.checkpoints import SCORE_FILE
 from openft.train.rl import train_rl
+from openft.train.spec import JobFailure
 
 pytestmark = pytest.mark.train
 
@@ -37,7 +38,15 @@ TINY = {
 
 @pytest.fixture
 def spec(tiny_model_dir, data_dir, tmp_path, write_jsonl):
-    def make(grader=CONTAINS_THE, hyperparameters=None, rows=ROWS, valid=ROWS[:2], grading=None, **fields):
+    def make(
+        grader=CONTAINS_THE,
+        hyperparameters=None,
+        rows=ROWS,
+        valid=ROWS[:2],
+        grading=None,
+        max_length=96,
+        **fields,
+    ):
         fields = {"output_dir": tmp_path / "job", "seed": 3, **fields}
         return train_spec(
             source=str(tiny_model_dir),
@@ -48,7 +57,7 @@ def spec(tiny_model_dir, data_dir, tmp_path, write_jsonl):
             fmt="reinforcement",
             hyperparameters={**TINY, **(hyperparameters or {})},
             learning_rate=1e-2,
-            max_length=96,
+            max_length=max_length,
             grader=grader,
             grading=grading or GradeContext(),
             **fields,
@@ -93,3 +102,130 @@ def test_the_same_seed_gives_the_same_rewards(spec, new_reporter, tmp_path):
     first = rewards(3, "a")
     assert [step for step, _, _ in first] == [1, 2]  # no validation file: no step-0 evaluation
     assert rewards(3, "b") == first
+
+
+YES_OR_NO = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "verdict",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}},
+            "required": ["answer"],
+            "additionalProperties": False,
+        },
+    },
+}
+SAYS_YES = {
+    "type": "string_check",
+    "name": "says_yes",
+    "input": "{{ sample.output_json.answer }}",
+    "reference": "yes",
+    "operation": "eq",
+}
+
+
+def test_a_json_schema_response_format_holds_every_sample_to_the_schema(spec, reporter):
+    """The random model never writes JSON on its own: under the method's response_format every
+    sample, trained on or evaluated, parses and names an answer the schema allows."""
+    result = train_rl(spec(grader=SAYS_YES, response_format=YES_OR_NO), reporter)
+
+    by_step = {event[1]: event[2] for event in reporter.of("step")}
+    assert sorted(by_step) == [0, 1, 2]
+    for step, metrics in by_step.items():
+        errors = metrics["errors"]["graders"][0]
+        for split in ("train", "valid") if step else ("valid",):
+            assert errors[f"{split}_invalid_variable_error_count"] == 0.0
+            assert errors[f"{split}_sample_parse_error_count"] == 0.0
+            assert errors[f"{split}_truncated_observation_error_count"] == 0.0
+    assert result.final_dir is not None
+
+
+def test_an_invalid_response_format_schema_fails_the_job_naming_the_field(spec, reporter):
+    bad = {
+        "type": "json_schema",
+        "json_schema": {"name": "x", "schema": {"type": "object", "minProperties": "two"}},
+    }
+    with pytest.raises(JobFailure) as failure:
+        train_rl(spec(grader=SAYS_YES, response_format=bad), reporter)
+    assert failure.value.code == "invalid_response_format"
+    assert "method.reinforcement.response_format.json_schema.schema" in str(failure.value)
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+CALLS_WEATHER = {
+    "type": "string_check",
+    "name": "calls_weather",
+    "input": "{{ sample.output_tools }}",  # the calls as JSON: "[]" when the sample called nothing
+    "reference": "get_weather",
+    "operation": "like",
+}
+
+
+def test_rows_with_tools_render_them_into_the_prompt_and_an_output_tools_grader_is_counted(
+    spec, reporter, tokenizer
+):
+    """Prompts carry the row's tools as the chat template renders them (as SFT and serving do);
+    the random model calls no tool, so ``output_tools`` is empty and every sample scores 0."""
+    from openft.train.rollouts import prompt_rows
+
+    rows = [{**row, "tools": [WEATHER_TOOL]} for row in ROWS]
+    job = spec(grader=CALLS_WEATHER, rows=rows, valid=rows[:2], max_length=200)  # the tool takes ~165
+    prompts = prompt_rows(job.training_file, tokenizer)
+    assert all("get_weather" in row["prompt"] and '"city"' in row["prompt"] for row in prompts)
+    assert {json.loads(row["tools"])[0] for row in prompts} == {"get_weather"}
+
+    result = train_rl(job, reporter)
+
+    last = reporter.of("step")[-1][2]
+    assert last["train_mean_reward"] == 0.0
+    assert last["errors"]["graders"][0]["train_invalid_variable_error_count"] == 0
+    assert result.final_dir is not None
+
+
+def test_full_fine_tuning_trains_every_weight(spec, reporter):
+    from safetensors.torch import load_file
+
+    result = train_rl(spec(full_finetune=True, valid=None), reporter)
+
+    assert result.final_dir is not None and not (result.final_dir / "adapter_config.json").exists()
+    assert any(
+        name.endswith("embed_tokens.weight") for name in load_file(result.final_dir / "model.safetensors")
+    )
+
+
+def test_a_supervised_adapter_trains_further_with_rewards(
+    spec, reporter, new_reporter, write_jsonl, tmp_path
+):
+    """SFT then RFT: the ft: model's adapter is the policy the reinforcement job starts from."""
+    from safetensors.torch import load_file
+
+    from openft.train.sft import train_sft
+
+    chat = {"messages": [{"role": "user", "content": "Say a word."}, {"role": "assistant", "content": "the"}]}
+    supervised = spec(valid=None)
+    sft_spec = train_spec(
+        source=supervised.model.base_source,
+        data_dir=supervised.data_dir,
+        training_file=write_jsonl([chat] * 4, "sft.jsonl"),
+        hyperparameters={"n_epochs": 1, "batch_size": 2},
+        output_dir=tmp_path / "sft",
+    )
+    parent_dir = train_sft(sft_spec, new_reporter()).final_dir
+    assert parent_dir is not None
+    parent = load_file(parent_dir / "adapter_model.safetensors")
+
+    result = train_rl(spec(valid=None, adapter_dir=parent_dir), reporter)
+
+    assert result.final_dir is not None
+    child = load_file(result.final_dir / "adapter_model.safetensors")
+    assert child.keys() == parent.keys()
+    assert any(not (child[key] == parent[key]).all() for key in parent)

@@ -13,7 +13,7 @@ from typing_extensions import TypeIs
 
 from openft.catalog import ModelTarget
 from openft.errors import InvalidRequest
-from openft.lm.grammar import Grammar
+from openft.lm.grammar import Grammar, response_format_grammar
 from openft.schemas.chat import ChatCompletionRequest, ChatMessage, NamedToolChoice
 from openft.schemas.completions import CompletionRequest
 from openft.serve.generation import ChatPrompt, GenerationJob, Sampling, TextPrompt
@@ -100,18 +100,9 @@ def _chat_grammar(body: ChatCompletionRequest, tools: list[dict] | None) -> Gram
         name = choice.function.name if isinstance(choice, NamedToolChoice) else None
         return Grammar("lark", call_grammar(tools, name), "tools")
     response_format = body.response_format
-    if response_format is None or response_format.type == "text":
+    if response_format is None:
         return None
-    if response_format.type == "json_object":
-        return Grammar("json_schema", {"type": "object"}, "response_format")
-    json_schema = response_format.json_schema
-    if json_schema is None:  # ResponseFormat already requires it for type 'json_schema'
-        raise InvalidRequest(
-            "Missing required parameter: 'response_format.json_schema'.",
-            param="response_format.json_schema",
-            code="missing_required_parameter",
-        )
-    return Grammar("json_schema", json_schema.schema_ or {}, "response_format.json_schema.schema")
+    return response_format_grammar(response_format.model_dump(mode="json", by_alias=True))
 
 
 def _message(index: int, message: ChatMessage) -> dict:

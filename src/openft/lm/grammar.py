@@ -20,3 +20,14 @@ class Grammar:
     kind: Literal["json_schema", "lark"]
     source: dict | str
     param: str  # the request field named when the grammar is invalid
+
+
+def response_format_grammar(response_format: dict | None, param: str = "response_format") -> Grammar | None:
+    """The grammar an OpenAI ``response_format`` (as JSON: ``text``, ``json_object`` or
+    ``json_schema`` with its ``schema``) holds the output to; None for plain text."""
+    if not response_format or response_format.get("type") in (None, "text"):
+        return None
+    if response_format["type"] == "json_object":
+        return Grammar("json_schema", {"type": "object"}, param)
+    schema = (response_format.get("json_schema") or {}).get("schema") or {}
+    return Grammar("json_schema", schema, f"{param}.json_schema.schema")

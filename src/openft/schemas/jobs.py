@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from openft.schemas.chat import ResponseFormat
 from openft.schemas.graders import FineTuningGrader
 from openft.schemas.hyperparameters import (
     HYPERPARAMETERS,
@@ -33,14 +34,8 @@ class DpoMethod(_Strict):
 class ReinforcementMethod(_Strict):
     grader: FineTuningGrader
     hyperparameters: ReinforcementHyperparameters | None = None
-    response_format: dict[str, Any] | None = None
-
-    @field_validator("response_format")
-    @classmethod
-    def _json_schema_only(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and value.get("type") not in ("json_schema", "json_object", "text"):
-            raise PydanticCustomError("invalid_value", "type must be 'json_schema', 'json_object' or 'text'")
-        return value
+    # the samples' structured output, validated as chat requests validate it (reference §5.4)
+    response_format: ResponseFormat | None = None
 
 
 class Method(_Strict):
@@ -111,7 +106,12 @@ class CreateJobRequest(_Strict):
         }
         if isinstance(block, ReinforcementMethod):  # Method guarantees the block for reinforcement
             spec["grader"] = block.grader.model_dump(mode="json", exclude_none=True)
-            spec["response_format"] = block.response_format
+            response_format = block.response_format
+            spec["response_format"] = (
+                response_format.model_dump(mode="json", by_alias=True, exclude_none=True)
+                if response_format is not None
+                else None
+            )
         return {"type": kind, kind: spec}
 
 

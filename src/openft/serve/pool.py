@@ -106,16 +106,15 @@ class ModelPool:
         # transformers wraps Module.to with functools.wraps, which mypy types as unbound (self first)
         model.to(self.device).eval()  # type: ignore[arg-type]
         stops = stop_token_ids(tokenizer, model)
-        eos = tokenizer.eos_token_id if tokenizer.eos_token_id in stops else min(stops)
-        vocab = model.get_output_embeddings().weight.shape[0]
+        grammar = GrammarCompiler.for_model(tokenizer, model, stops)
         return LoadedModel(
             tokenizer=tokenizer,
             adapters=AdapterSet(model, self.max_adapters),
             stop_ids=stops,
             context_length=sequence_limit(model, target.context_length),
-            vocab_size=vocab,
+            vocab_size=grammar.vocab_size,
             device=self.device,
-            grammar=GrammarCompiler(tokenizer, vocab, eos),
+            grammar=grammar,
             cache_arg="cache"
             if "cache" in inspect.signature(model.forward).parameters
             else "past_key_values",

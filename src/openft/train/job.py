@@ -128,15 +128,21 @@ def _plan(settings: Settings, db: Database, job: JobRow, model: ModelTarget, n_e
     return plan
 
 
-def _grading(settings: Settings, db: Database, storage: Storage, job: JobRow) -> dict:
-    """A reinforcement job's grader and the context its rewards are graded in; nothing for the others."""
+def _reinforcement(settings: Settings, db: Database, storage: Storage, job: JobRow) -> dict:
+    """A reinforcement job's grader, the context its rewards are graded in, the samples' response
+    format and the engine that samples them; nothing for the other methods."""
     if job.method["type"] != "reinforcement":
         return {}
+    from openft.serve.engine import vllm_usable
     from openft.train.grading import grade_context
 
+    method = job.method["reinforcement"]
+    engine = settings.serve_engine
     return {
-        "grader": job.method["reinforcement"]["grader"],
+        "grader": method["grader"],
         "grading": grade_context(settings, db, storage, job.project_id),
+        "response_format": method.get("response_format"),
+        "use_vllm": engine == "vllm" or (engine == "auto" and vllm_usable()),
     }
 
 
@@ -166,7 +172,7 @@ def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> N
         plan=plan,
         seed=job.seed,
         resume_from=resume_from,
-        **_grading(settings, db, storage, job),
+        **_reinforcement(settings, db, storage, job),
     )
     result = recipe(spec, progress)
     if result.stopped:

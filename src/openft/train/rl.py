@@ -15,7 +15,10 @@ OpenAI's hyperparameters map onto the run as hparams.py resolves them: ``batch_s
 per step, ``n_epochs`` passes over the prompts, ``compute_multiplier`` -> samples per prompt,
 ``reasoning_effort`` -> the completion-token budget, ``eval_interval`` / ``eval_samples`` ->
 the evaluations. No KL penalty against a reference model (TRL's default, beta 0), one policy
-update per batch of samples, temperature 1.
+update per batch of samples, temperature 1. With a ``response_format`` on the method every
+sample, in training and evaluation, is decoded under its JSON schema (lm/constraints.py, as
+serving decodes). On a GPU with vLLM installed (``OPENFT_SERVE_ENGINE`` auto or vllm), TRL's
+colocated vLLM samples the training completions, the schema enforced by its structured outputs.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from __future__ import annotations
 from trl import GRPOConfig, GRPOTrainer
 
 from datasets import Dataset
+from openft.errors import InvalidRequest
 from openft.graders.context import GradeContext
+from openft.lm.constraints import CompiledGrammar, GrammarCompiler, constrain_generate
+from openft.lm.grammar import Grammar, response_format_grammar
 from openft.lm.loading import stop_token_ids
 from openft.schemas.graders import parse_grader
 from openft.train import run
@@ -32,7 +38,9 @@ from openft.train.reporter import Reporter
 from openft.train.rewards import RewardFunction
 from openft.train.rl_callback import ReinforcementCallback
 from openft.train.rollouts import Evaluator, fitting_budget, prompt_rows
-from openft.train.spec import TrainResult, TrainSpec, checkpoint_root
+from openft.train.spec import JobFailure, TrainResult, TrainSpec, checkpoint_root
+
+VLLM_GPU_MEMORY_SHARE = 0.3  # of the GPU's memory, for vLLM's weights and KV cache while it samples
 
 
 def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
@@ -48,11 +56,10 @@ def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         max_length=max_length,
     )
 
-    rewards = RewardFunction(
-        grader,
-        spec.grading or GradeContext(),
-        stop_ids=stop_token_ids(tokenizer, model),  # type: ignore[arg-type]  # a PeftModel forwards its config
-    )
+    stops = stop_token_ids(tokenizer, model)  # type: ignore[arg-type]  # a PeftModel forwards its config
+    response_format = response_format_grammar(spec.response_format, "method.reinforcement.response_format")
+    compiled = _compiled(response_format, tokenizer, model, stops) if response_format else None
+    rewards = RewardFunction(grader, spec.grading or GradeContext(), stop_ids=stops)
     evaluator = None
     if valid:
         samples = int(hyperparameters["eval_samples"])
@@ -69,12 +76,14 @@ def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[rewards],
-        args=_grpo_config(spec, budget),
+        args=_grpo_config(spec, budget, response_format),
         train_dataset=Dataset.from_list(train),
         processing_class=tokenizer,
         peft_config=run.peft_config(spec, model),
         callbacks=[callback],
     )
+    if compiled is not None:  # every sample of the policy (training and evaluation) follows the format
+        constrain_generate(trainer.model, compiled, stops)
     try:
         return run.train_to_end(
             trainer, callback, spec, tokenizer, lambda: int(trainer.state.num_input_tokens_seen)
@@ -83,7 +92,15 @@ def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         rewards.close()
 
 
-def _grpo_config(spec: TrainSpec, budget: int) -> GRPOConfig:
+def _compiled(grammar: Grammar, tokenizer, model, stops: frozenset[int]) -> CompiledGrammar:
+    """The response format compiled for the model's vocabulary; an invalid schema fails the job."""
+    try:
+        return GrammarCompiler.for_model(tokenizer, model, stops).compile(grammar)
+    except InvalidRequest as exc:
+        raise JobFailure(exc.message, code="invalid_response_format") from None
+
+
+def _grpo_config(spec: TrainSpec, budget: int, response_format: Grammar | None) -> GRPOConfig:
     group = samples_per_prompt(spec.plan.hyperparameters["compute_multiplier"])
     arguments = run.trainer_arguments(spec)
     arguments["per_device_train_batch_size"] = spec.plan.batch_size * group  # completions per step
@@ -97,4 +114,21 @@ def _grpo_config(spec: TrainSpec, budget: int) -> GRPOConfig:
         num_iterations=1,
         shuffle_dataset=True,
         log_completions=False,
+        **_vllm_arguments(spec, response_format),
     )
+
+
+def _vllm_arguments(spec: TrainSpec, response_format: Grammar | None) -> dict:
+    """TRL's colocated vLLM samples on the GPU (sharing it with training), the response format
+    enforced by vLLM's structured outputs; nothing when transformers samples."""
+    if not spec.use_vllm:
+        return {}
+    arguments: dict = {
+        "use_vllm": True,
+        "vllm_mode": "colocate",
+        "vllm_gpu_memory_utilization": VLLM_GPU_MEMORY_SHARE,
+        "vllm_enable_sleep_mode": True,  # its memory is released while the policy trains
+    }
+    if response_format is not None:
+        arguments["generation_kwargs"] = {"structured_outputs": {"json": response_format.source}}
+    return arguments

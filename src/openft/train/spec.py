@@ -27,6 +27,8 @@ class TrainSpec:
     resume_from: Path | None = None  # a Trainer state saved when the job was paused
     grader: dict | None = None  # reinforcement: the job's grader, as stored on the job
     grading: Any = None  # reinforcement: the GradeContext (sandbox, model client) graders run with
+    response_format: dict | None = None  # reinforcement: the samples' structured output (json_schema)
+    use_vllm: bool = False  # reinforcement: sample with vLLM colocated on the GPU (OPENFT_SERVE_ENGINE)
 
 
 class JobFailure(Exception):
