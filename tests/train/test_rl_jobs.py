@@ -15,14 +15,28 @@ pytestmark = pytest.mark.train
 CONTEXT = 72  # tokens: the random model never stops, so a short window keeps its samples short
 
 
+@pytest.fixture(scope="module")
+def long_judge_dir(tiny_model_dir, tmp_path_factory):
+    """The tiny model with a 2048-token window (rotary positions: the same weights), room for a
+    grader's structured answer."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), max_position_embeddings=2048)
+    path = tmp_path_factory.mktemp("long-judge")
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(str(tiny_model_dir)).save_pretrained(path)
+    return path
+
+
 @pytest.fixture
-def rft_server(make_server, tiny_model_dir):
+def rft_server(make_server, tiny_model_dir, long_judge_dir):
     from openft.config import BaseModelConfig
 
     tiny = BaseModelConfig(source=str(tiny_model_dir), context_length=CONTEXT, base_learning_rate=1e-3)
     judge = BaseModelConfig(source=str(tiny_model_dir), context_length=1024)  # a grader model's window
+    long_judge = BaseModelConfig(source=str(long_judge_dir), context_length=2048)
     return lambda: make_server(
-        base_models={"tiny": tiny, "judge": judge},
+        base_models={"tiny": tiny, "judge": judge, "long-judge": long_judge},
         model_aliases={},
         embedded_worker=True,
         worker_poll_seconds=0.2,
@@ -172,3 +186,29 @@ def test_a_score_model_grader_reaches_the_engine_inside_the_training_job(rft_ser
             "model_grader_server_error" in done.error.message
             and "600 in the completion" in done.error.message
         )
+
+
+def test_a_score_model_grader_on_the_engine_scores_every_sample_and_counts_its_tokens(rft_server):
+    """With room for its answer, the in-process grader model (held to the score schema) grades
+    every sample: the job succeeds and each step reports the grader model's token usage."""
+    score_model = {
+        "type": "score_model",
+        "name": "judge",
+        "model": "long-judge",
+        "input": [{"role": "user", "content": "Score this answer from 0 to 1: {{ sample.output_text }}"}],
+        "sampling_params": {"max_completions_tokens": 1200, "seed": 1},
+        "range": [0, 1],
+    }
+    server = rft_server()
+    with sync_client(server.url) as client:
+        job = create(client, score_model, valid=0, n_epochs=1)
+        done = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=900)
+        assert done.status == "succeeded", done.error
+        data = step_metrics(client, job.id)
+        assert [d["step"] for d in data] == [1, 2]
+        for step in data:
+            assert 0.0 <= step["train_mean_reward"] <= 1.0
+            assert step["errors"]["graders"][0]["train_model_grader_server_error_count"] == 0.0
+            usage = step["usage"]["graders"][0]
+            assert usage["model"] == "long-judge"
+            assert usage["train_prompt_tokens_count"] > 0 and usage["train_completion_tokens_count"] > 0
