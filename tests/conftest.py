@@ -74,7 +74,12 @@ def tiny_model_dir(tmp_path_factory, builtin_dir, tokenizer) -> Path:
 def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("openft-data")
     running = RunningServer(
-        Settings(data_dir=data_dir, validator_poll_seconds=0.2, embedded_worker=False)
+        Settings(
+            data_dir=data_dir,
+            validator_poll_seconds=0.2,
+            embedded_worker=False,
+            wandb_api_key="local-test-key",  # jobs with a wandb integration are accepted (none trains here)
+        )
     ).start()
     yield running
     running.stop()

@@ -105,12 +105,21 @@ class Settings(BaseSettings):
     grader_api_base: str | None = None  # e.g. https://api.openai.com/v1
     grader_api_key: str | None = None
     grader_model_timeout_seconds: float = 300.0
+    # Weights & Biases, for jobs with a wandb integration: one key for every project, or a key per
+    # project id; the host of a self-hosted W&B server (else WANDB_BASE_URL, else wandb.ai).
+    wandb_api_key: str | None = None
+    wandb_project_api_keys: dict[str, str] = Field(default_factory=dict)
+    wandb_host: str | None = None
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'openft.db').resolve()}"
+
+    def wandb_key(self, project_id: str) -> str | None:
+        """The W&B API key a project's jobs log with (None: no W&B for it)."""
+        return self.wandb_project_api_keys.get(project_id) or self.wandb_api_key
 
     @property
     def open_access(self) -> bool:

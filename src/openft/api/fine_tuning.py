@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from fastapi import APIRouter, Query, Request
 
 from openft import ids
@@ -41,6 +43,24 @@ def _check_file(session, caller, file_id: str | None, param: str) -> None:
         )
 
 
+def _check_wandb(settings, project_id: str) -> None:
+    """A wandb integration needs the wandb package and a W&B key for the project (OpenAI too
+    refuses it until the organization has registered a key)."""
+    if settings.wandb_key(project_id) is None:
+        raise InvalidRequest(
+            "The wandb integration needs a Weights & Biases API key on this server: set "
+            "OPENFT_WANDB_API_KEY (or OPENFT_WANDB_PROJECT_API_KEYS for this project) and restart it.",
+            param="integrations",
+            code="invalid_value",
+        )
+    if importlib.util.find_spec("wandb") is None:
+        raise InvalidRequest(
+            "The wandb integration needs the wandb package on this server (pip install 'openft[wandb]').",
+            param="integrations",
+            code="invalid_value",
+        )
+
+
 def _resolve_model(session, svc, caller, name: str) -> tuple[str, str]:
     """(shown model, base model to train from)."""
     if name.startswith("ft:"):
@@ -75,6 +95,8 @@ def create_job(body: CreateJobRequest, svc: Svc, caller: Caller):
         )
     method = body.method_spec()
     job_id = ids.job_id()
+    if body.integrations:
+        _check_wandb(svc.settings, caller.project_id)
     integrations = [
         {
             "type": "wandb",

@@ -28,6 +28,7 @@ from openft.store import models as model_store
 from openft.store.db import Database
 from openft.store.tables import FileRow, JobRow
 from openft.store.transitions import RUNNING, TransitionRefused
+from openft.train import wandb_run
 from openft.train.hparams import TrainPlan, plan_training
 from openft.train.naming import ModelNamer
 from openft.train.progress import JobProgress
@@ -174,7 +175,8 @@ def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> N
         resume_from=resume_from,
         **_reinforcement(settings, db, storage, job),
     )
-    result = recipe(spec, progress)
+    with wandb_run.mirrored(progress, settings, job, plan) as reporter:
+        result = recipe(spec, reporter)
     if result.stopped:
         log.info("job %s stopped on request (%s) at step %d", job.id, result.stopped, result.steps)
         return
