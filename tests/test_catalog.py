@@ -1,5 +1,5 @@
 """The one resolver from a model name to what to load: a configured base model (through aliases), or an
-ft: model's adapter or full weights within its project (pure Python)."""
+ft: model's adapter or full weights within its project or shared with it (pure Python)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from openft.catalog import Catalog, ModelTarget, ModelUnavailable
 from openft.config import BaseModelConfig, Settings
 from openft.storage import Storage
 from openft.store import models as model_store
+from openft.store import permissions as permission_store
 from openft.store.db import Database
 from openft.store.migrate import upgrade
 from openft.store.tables import ModelRow
@@ -91,3 +92,15 @@ def test_the_shown_name_is_the_last_alias_before_the_base(world):
 def test_names_that_load_nothing_say_why(world, name, project, message):
     with pytest.raises(ModelUnavailable, match=message.replace(".", r"\.")):
         start(world, name, project)
+
+
+def test_a_model_shared_with_a_project_resolves_there_and_names_its_owner(world, tmp_path):
+    _, _, db = world
+    assert start(world, "ft:small::adapter").project_id == "proj" and start(world, "small").project_id is None
+    with db.write() as session:
+        row = model_store.get_model(session, project_id="proj", model_id="ft:small::adapter")
+        permission_store.add_permissions(session, model=row, project_ids=["other"], now=ids.now())
+    shared = start(world, "ft:small::adapter", "other")
+    assert (shared.adapter_dir, shared.project_id) == (tmp_path / "jobs/a/final", "proj")
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        start(world, "ft:small::adapter", "third")

@@ -2,22 +2,23 @@
 
 A base model or an OpenAI alias resolves through the configuration to a configured base model
 (``Catalog.resolve``). An ``ft:`` name (a fine-tuned model or a checkpoint ``...:ckpt-step-N``)
-resolves through the store, within the caller's project, to a LoRA adapter directory on its
-configured base, or to full weights when the base is fully fine-tuned (``Catalog.locate``).
+resolves through the store, within the caller's project or shared with it by a checkpoint
+permission, to a LoRA adapter directory on its configured base, or to full weights when the base is
+fully fine-tuned (``Catalog.locate``).
 Serving answers with the target; training starts from it (continuing an ``ft:`` model trains its
 adapter or weights further). Pure Python: reads the configuration, the store and the data dir.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from openft.config import BaseModelConfig, Settings
 from openft.storage import Storage
-from openft.store import models as model_store
+from openft.store import permissions as permission_store
 
 ADAPTER_CONFIG = "adapter_config.json"  # what PEFT writes beside a LoRA adapter
 
@@ -43,6 +44,7 @@ class ModelTarget:
     full_finetune: bool = False  # the base is configured for full fine-tuning
     adapter_dir: Path | None = None  # a PEFT LoRA adapter on the base model
     weights_dir: Path | None = None  # full fine-tuned weights, loaded on their own
+    project_id: str | None = None  # the project owning an ft: model (the caller's, or one sharing it)
 
     @property
     def is_fine_tuned(self) -> bool:
@@ -85,11 +87,14 @@ class Catalog:
 
     def locate(self, session: Session, *, project_id: str, name: str) -> ModelTarget:
         """What to load for ``name`` in ``project_id``; ModelUnavailable (with the reason) when
-        nothing can be: an unknown name, another project's model, a retired base, weights gone."""
+        nothing can be: an unknown name, another project's model not shared with this one, a retired
+        base, weights gone."""
         resolved = self.resolve(name)
         if resolved is not None:
             return self.base_target(name, resolved.base)
-        row = model_store.get_model(session, project_id=project_id, model_id=name) if _is_ft(name) else None
+        row = None
+        if _is_ft(name):
+            row = permission_store.visible_model(session, project_id=project_id, model_id=name)
         if row is None:
             raise ModelUnavailable(f"The model {name} does not exist.")
         if row.base_model not in self.base_models:
@@ -97,10 +102,10 @@ class Catalog:
         directory = self.storage.path(row.path)
         if not directory.is_dir():
             raise ModelUnavailable(f"The weights of {name} are no longer available.")
-        base = self.base_target(name, row.base_model)
+        base = replace(self.base_target(name, row.base_model), project_id=row.project_id)
         if (directory / ADAPTER_CONFIG).is_file():
-            return ModelTarget(**{**base.__dict__, "adapter_dir": directory})
-        return ModelTarget(**{**base.__dict__, "weights_dir": directory})
+            return replace(base, adapter_dir=directory)
+        return replace(base, weights_dir=directory)
 
     def base_target(self, name: str, base_id: str) -> ModelTarget:
         config: BaseModelConfig = self.base_models[base_id]

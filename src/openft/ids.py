@@ -1,4 +1,4 @@
-"""Object ids in OpenAI's shapes (ftjob-…, file-…, ftevent-…, ftckpt_…) and the unix-second clock."""
+"""Object ids in OpenAI's shapes (ftjob-…, file-…, ftevent-…, ftckpt_…, cp_…) and the unix-second clock."""
 
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ def event_id() -> str:
 
 def checkpoint_id() -> str:
     return "ftckpt_" + random_token(24)
+
+
+def permission_id() -> str:
+    """A checkpoint permission."""
+    return "cp_" + random_token(24)
 
 
 def upload_id() -> str:

@@ -81,6 +81,7 @@ def test_a_fine_tuned_model_can_be_the_base_of_a_new_job(server, client):
     from support.data import chat_rows, upload
 
     name = "ft:gpt-4o-mini-2024-07-18:openft:geo:Zz9Yy8Xx"
-    _add_model(server, name, "proj_default")
+    _add_model(server, name, "proj_default", path="jobs/ftjob-base/final")
+    (server.settings.data_dir / "jobs/ftjob-base/final").mkdir(parents=True)  # its weights, as trained
     job = client.fine_tuning.jobs.create(model=name, training_file=upload(client, chat_rows(10)))
     assert job.model == name

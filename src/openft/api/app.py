@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 
-from openft.api import chat, errors, files, fine_tuning, graders, models, uploads
+from openft.api import chat, errors, files, fine_tuning, graders, models, permissions, uploads
 from openft.api.body_limit import BodyLimit
 from openft.api.deps import Services
 from openft.api.guards import refuse_unstorable
@@ -22,7 +22,13 @@ from openft.validation_stage import ValidationThread
 from openft.worker import Worker, WorkerThread
 
 log = logging.getLogger("openft.api")
-CONTROL_PLANE = (files, uploads, fine_tuning, models)  # what the store keeps: guarded by refuse_unstorable
+CONTROL_PLANE = (
+    files,
+    uploads,
+    fine_tuning,
+    permissions,
+    models,
+)  # what the store keeps: guarded by refuse_unstorable
 
 
 def health(services: Services) -> JSONResponse:
@@ -72,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     largest_upload = max(settings.max_upload_bytes, settings.max_part_bytes)
     app.add_middleware(BodyLimit, multipart_bytes=largest_upload + FORM_OVERHEAD_BYTES)
     v1 = APIRouter(prefix="/v1")
-    for module in (files, uploads, fine_tuning, graders, models, chat):
+    for module in (files, uploads, fine_tuning, permissions, graders, models, chat):
         guards = [Depends(refuse_unstorable)] if module in CONTROL_PLANE else []
         v1.include_router(module.router, dependencies=guards)
     app.include_router(v1)

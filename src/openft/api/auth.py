@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from openft.config import KeyGrant
+from openft.config import KeyGrant, Settings
 from openft.errors import AuthenticationFailed
 
 
@@ -41,3 +41,9 @@ def authenticate(request: Request) -> Principal:
     if grant is None:
         raise AuthenticationFailed(f"Incorrect API key provided: {_masked(key)}.", code="invalid_api_key")
     return _principal(grant)
+
+
+def organization_projects(settings: Settings, organization_id: str) -> set[str]:
+    """The projects of an organization: those its keys grant (the default one without keys)."""
+    grants = settings.api_keys.values() if not settings.open_access else [KeyGrant()]
+    return {grant.project for grant in grants if grant.organization == organization_id}

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from openft import ids
 from openft.api.deps import Caller, Svc
 from openft.api.objects import checkpoint_object, event_object, job_object
+from openft.catalog import ModelUnavailable
 from openft.errors import InvalidRequest, job_not_found
 from openft.schemas.jobs import CreateJobRequest, FineTuningJob
 from openft.schemas.lists import cursor_list
@@ -17,7 +18,6 @@ from openft.store import events as event_store
 from openft.store import files as file_store
 from openft.store import jobs as job_store
 from openft.store import lifecycle
-from openft.store import models as model_store
 from openft.store.tables import JobRow
 from openft.store.transitions import TransitionRefused
 
@@ -61,21 +61,22 @@ def _check_wandb(settings, project_id: str) -> None:
         )
 
 
-def _resolve_model(session, svc, caller, name: str) -> tuple[str, str]:
-    """(shown model, base model to train from)."""
-    if name.startswith("ft:"):
-        row = model_store.get_model(session, project_id=caller.project_id, model_id=name)
-        if row is not None:
-            return name, name
-    else:
-        resolved = svc.catalog.resolve(name)
-        if resolved is not None:
-            return resolved.shown, resolved.base
-    raise InvalidRequest(
-        f"Model {name} is not available for fine-tuning or does not exist.",
-        param="model",
-        code="model_not_available",
-    )
+def _resolve_model(session, svc, caller, name: str) -> tuple[str, str, str | None]:
+    """(shown model, base model to train from, the project owning it when it is an ft: model: the
+    caller's, or one sharing it now; the job keeps it, so its trainer still finds the model after
+    the permission is deleted)."""
+    resolved = svc.catalog.resolve(name)
+    if resolved is not None:
+        return resolved.shown, resolved.base, None
+    try:
+        target = svc.catalog.locate(session, project_id=caller.project_id, name=name)
+    except ModelUnavailable:
+        raise InvalidRequest(
+            f"Model {name} is not available for fine-tuning or does not exist.",
+            param="model",
+            code="model_not_available",
+        ) from None
+    return name, name, target.project_id
 
 
 def _validating_message(body: CreateJobRequest) -> str:
@@ -109,7 +110,7 @@ def create_job(body: CreateJobRequest, svc: Svc, caller: Caller):
         for item in body.integrations or []
     ]
     with svc.db.write() as session:
-        shown, base = _resolve_model(session, svc, caller, body.model)
+        shown, base, base_project_id = _resolve_model(session, svc, caller, body.model)
         _check_file(session, caller, body.training_file, "training_file")
         _check_file(session, caller, body.validation_file, "validation_file")
         job = job_store.add_job(
@@ -122,6 +123,7 @@ def create_job(body: CreateJobRequest, svc: Svc, caller: Caller):
                 created_at=ids.now(),
                 model=shown,
                 base_model=base,
+                base_project_id=base_project_id,
                 status="validating_files",
                 training_file=body.training_file,
                 validation_file=body.validation_file,

@@ -1,4 +1,5 @@
-"""/v1/models: configured base models and aliases, plus the project's fine-tuned models and checkpoints."""
+"""/v1/models: configured base models and aliases, plus the project's fine-tuned models and checkpoints
+and those other projects share with it (listed and retrievable; deletable by their owner only)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from openft.api.objects import model_object
 from openft.errors import PermissionDenied, model_not_found
 from openft.schemas.models import Model, ModelDeleted
 from openft.store import models as model_store
+from openft.store import permissions as permission_store
 
 router = APIRouter(tags=["models"])
 
@@ -18,7 +20,9 @@ router = APIRouter(tags=["models"])
 def list_models(svc: Svc, caller: Caller):
     base = [Model(id=e.id, created=e.created, owned_by=e.owned_by) for e in svc.catalog.entries()]
     with svc.db.read() as session:
-        tuned = [model_object(row) for row in model_store.list_models(session, project_id=caller.project_id)]
+        rows = model_store.list_models(session, project_id=caller.project_id)
+        rows += permission_store.shared_models(session, project_id=caller.project_id)
+        tuned = [model_object(row) for row in rows]
     return {"object": "list", "data": [m.model_dump(mode="json") for m in base + tuned]}
 
 
@@ -28,7 +32,7 @@ def retrieve_model(model: str, svc: Svc, caller: Caller):
     if entry is not None:
         return Model(id=entry.id, created=entry.created, owned_by=entry.owned_by)
     with svc.db.read() as session:
-        row = model_store.get_model(session, project_id=caller.project_id, model_id=model)
+        row = permission_store.visible_model(session, project_id=caller.project_id, model_id=model)
     if row is None:
         raise model_not_found(model)
     return model_object(row)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from openft.schemas.files import FileObject, Upload, UploadPart
 from openft.schemas.jobs import FineTuningJob, JobCheckpoint, JobError, JobEvent
 from openft.schemas.models import Model
+from openft.schemas.permissions import CheckpointPermission
 from openft.store.tables import (
     CheckpointRow,
     EventRow,
     FileRow,
     JobRow,
     ModelRow,
+    PermissionRow,
     UploadPartRow,
     UploadRow,
 )
@@ -107,3 +109,7 @@ def checkpoint_object(row: CheckpointRow, job_id: str) -> JobCheckpoint:
 
 def model_object(row: ModelRow) -> Model:
     return Model(id=row.id, created=row.created_at, owned_by=row.owned_by)
+
+
+def permission_object(row: PermissionRow) -> CheckpointPermission:
+    return CheckpointPermission(id=row.id, created_at=row.created_at, project_id=row.project_id)

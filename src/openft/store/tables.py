@@ -3,7 +3,7 @@ public string ``id``; every user object carries the ``project_id`` that owns it.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -68,6 +68,9 @@ class JobRow(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     model: Mapped[str] = mapped_column(String(512))  # as shown: snapshot name or ft: parent
     base_model: Mapped[str] = mapped_column(String(512))  # what training loads: base id or ft: parent
+    # The project owning an ft: parent, as resolved at creation (this one, or one that shared it): the
+    # trainer locates the parent there, so a permission deleted later does not strand the job.
+    base_project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(32), index=True)
     training_file: Mapped[str] = mapped_column(String(64))
     validation_file: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -132,3 +135,17 @@ class ModelRow(Base):
     base_model: Mapped[str] = mapped_column(String(512))
     path: Mapped[str] = mapped_column(String(1024))
     deleted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class PermissionRow(Base):
+    """A checkpoint permission: the owner of a model (fine-tuned or checkpoint) shares it with a project."""
+
+    __tablename__ = "checkpoint_permissions"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    model_pk: Mapped[int] = mapped_column(ForeignKey("models.pk", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)  # the project it is shared with
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("model_pk", "project_id", name="uq_checkpoint_permissions_project"),)

@@ -105,10 +105,12 @@ def _file_path(db: Database, storage: Storage, job: JobRow, validated: dict, rol
 
 
 def _start_model(settings: Settings, db: Database, storage: Storage, job: JobRow) -> ModelTarget:
-    """Where the job starts: its configured base model, or the ft: model it continues."""
+    """Where the job starts: its configured base model, or the ft: model it continues, located in the
+    project that owned it when the job was created (a checkpoint shared then stays reachable)."""
+    project_id = job.base_project_id or job.project_id
     try:
         with db.read() as session:
-            return Catalog(settings, storage).locate(session, project_id=job.project_id, name=job.base_model)
+            return Catalog(settings, storage).locate(session, project_id=project_id, name=job.base_model)
     except ModelUnavailable as exc:
         raise JobFailure(str(exc), code="model_not_available") from exc
 
