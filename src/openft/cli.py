@@ -1,4 +1,4 @@
-"""`openft serve | worker | migrate`: the command line."""
+"""`openft serve | worker | migrate | jobs follow`: the command line."""
 
 from __future__ import annotations
 
@@ -100,7 +100,27 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--max-concurrent-jobs", type=int, help="env OPENFT_MAX_CONCURRENT_JOBS (default 1)"
             )
+    _jobs_parser(commands)
     return parser
+
+
+def _jobs_parser(commands) -> None:
+    jobs = commands.add_parser("jobs", help="fine-tuning jobs on any OpenAI-compatible server")
+    actions = jobs.add_subparsers(dest="action", required=True)
+    follow = actions.add_parser("follow", help="show a job's progress until it ends; print its model")
+    follow.add_argument("job_id")
+    follow.add_argument(
+        "--base-url", help="the API's base URL (env OPENAI_BASE_URL), e.g. http://127.0.0.1:8000/v1"
+    )
+    follow.add_argument("--api-key", help="env OPENAI_API_KEY")
+    follow.add_argument("--poll-seconds", type=float, default=2.0)
+    follow.set_defaults(func=_follow)
+
+
+def _follow(args) -> int:
+    from openft.follow import main as follow_main
+
+    return follow_main(args)
 
 
 def main(argv: list[str] | None = None) -> int:
