@@ -1,4 +1,5 @@
-"""Pieces without a model: stop sequences held back and cut, tool-call blocks, the pinned LRU."""
+"""Pieces without a model: stop sequences held back and cut, tool-call blocks and the grammar that
+forces one, the pinned LRU."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 
 import pytest
 
+from openft.serve.call_grammar import LARGEST, arguments_schema, call_grammar
 from openft.serve.lru import PinnedLRU
 from openft.serve.output_text import OutputText, held_back
-from openft.serve.tool_calls import ToolCallText, call_grammar, parse_calls
+from openft.serve.tool_calls import ToolCallText, forced_calls, parse_calls
 
 
 class CharTokenizer:
@@ -81,6 +83,73 @@ def test_call_grammar_names_only_the_chosen_tools():
     assert '"const": "a"' in call_grammar(tools) and '"const": "b"' in call_grammar(tools)
     assert '"const": "a"' not in call_grammar(tools, "b")
     assert call_grammar(tools).startswith('start: "<tool_call>\\n" call "\\n</tool_call>"')
+
+
+def test_a_block_cut_at_the_token_limit_is_a_call_as_far_as_it_got():
+    cut = '<tool_call>\n{"name": "move", "arguments": {"distance": 1'
+    assert parse_calls(cut, {"move"}) is None
+    [call] = parse_calls(cut, {"move"}, cut=True)
+    assert (call.name, call.arguments) == ("move", '{"distance": 1')
+    [whole] = parse_calls(cut + "}}\n</tool", {"move"}, cut=True)
+    assert json.loads(whole.arguments) == {"distance": 1}
+    assert parse_calls('<tool_call>\n{"name": "mo', {"move"}, cut=True) is None  # name not whole
+    auto = ToolCallText(["move"])
+    assert auto.feed("Sure. " + cut) == "Sure. "
+    assert [(c.name, c.arguments) for c in auto.finish(cut=True)[1]] == [("move", '{"distance": 1')]
+
+
+def test_a_forced_output_is_never_content_and_always_a_call():
+    forced = ToolCallText(["land", "move"], forced=True)
+    assert forced.feed('<tool_call>\n{"name": "mo') == ""
+    rest, [call] = forced.finish(cut=True)
+    assert rest == "" and (call.name, call.arguments) == ("move", "")
+    assert [c.name for c in forced_calls("<tool", ["land", "move"])] == ["land"]
+    [whole] = forced_calls('<tool_call>\n{"name": "land", "arguments": {}}\n</tool_call>', ["land"])
+    assert (whole.name, whole.arguments) == ("land", "{}")
+
+
+def test_forced_arguments_take_no_key_their_schema_does_not_name():
+    point = {"type": "object", "properties": {"at": {"enum": ["here", "there"]}}}
+    loose = {
+        "type": "object",
+        "properties": {"at": point, "path": {"type": "array", "items": point}, "or": {"anyOf": [point]}},
+    }
+    shut = arguments_schema(loose)
+    assert shut["additionalProperties"] is False
+    assert shut["properties"]["at"]["additionalProperties"] is False
+    assert shut["properties"]["path"]["items"]["additionalProperties"] is False
+    assert shut["properties"]["or"]["anyOf"][0]["additionalProperties"] is False
+    assert "additionalProperties" not in loose  # the request's schema is left as it was
+    kept = {"type": "object", "properties": {}, "additionalProperties": {"enum": [1]}}
+    assert arguments_schema(kept) == kept
+    combined = {"type": "object", "properties": {"a": point}, "anyOf": [point], "allOf": [point]}
+    assert "additionalProperties" not in arguments_schema(combined)
+    assert arguments_schema(combined)["anyOf"] == [point] == arguments_schema(combined)["allOf"]
+    assert (
+        arguments_schema(None)
+        == arguments_schema({})
+        == {
+            "type": "object",
+            "properties": {},
+            "additionalProperties": False,
+        }
+    )
+
+
+def test_forced_numbers_are_bounded_so_they_end():
+    numbers = {
+        "type": "object",
+        "properties": {
+            "n": {"type": "integer"},
+            "x": {"type": ["number", "null"], "exclusiveMinimum": 0},
+            "step": {"type": "number", "multipleOf": 0.5, "maximum": 10},
+        },
+        "additionalProperties": False,
+    }
+    bounded = arguments_schema(numbers)["properties"]
+    assert bounded["n"] == {"type": "integer", "minimum": -LARGEST, "maximum": LARGEST}
+    assert bounded["x"] == {**numbers["properties"]["x"], "maximum": LARGEST, "multipleOf": 1e-9}
+    assert bounded["step"] == {**numbers["properties"]["step"], "minimum": -LARGEST}
 
 
 def test_pinned_lru_evicts_the_least_recently_used_unpinned_entry():

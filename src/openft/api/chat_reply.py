@@ -1,8 +1,10 @@
 """ChatReply: an engine's events -> a ChatCompletion, or the chunks that stream it.
 
-Streaming follows OpenAI: a first chunk per choice with the assistant role and empty content,
-content deltas, tool calls in one delta when the choice ends, a last chunk per choice with its
-``finish_reason``, then (``stream_options.include_usage``) a chunk with no choices and the usage.
+Streaming follows OpenAI: a first chunk per choice with the assistant role and empty content
+(none under a forced ``tool_choice``, whose output is only the call), content deltas, tool calls in
+one delta when the choice ends, a last chunk per choice with its ``finish_reason`` (``tool_calls``
+when the model chose to call; ``stop`` for a named function; ``length`` for a call cut short),
+then (``stream_options.include_usage``) a chunk with no choices and the usage.
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ class ChatReply:
         self, body: ChatCompletionRequest, tools: list[dict] | None, *, completion_id: str, created: int
     ):
         self.id, self.created, self.model = completion_id, created, body.model
-        names = {tool["function"]["name"] for tool in tools or []}
-        self.choices = [ChoiceState(ToolCallText(names) if names else None) for _ in range(body.n or 1)]
         self.forced_tool = isinstance(body.tool_choice, NamedToolChoice)
+        self.forced = bool(tools) and (self.forced_tool or body.tool_choice == "required")
+        self.choices = [ChoiceState(_tool_text(body, tools, self.forced)) for _ in range(body.n or 1)]
         self.parallel_tool_calls = body.parallel_tool_calls is not False
         self.want_logprobs = bool(body.logprobs)
         self.include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -58,7 +60,10 @@ class ChatReply:
         pass
 
     def opening(self) -> list[dict]:
-        return [self._chunk(i, ChunkDelta(role="assistant", content="")) for i in range(len(self.choices))]
+        content = None if self.forced else ""  # a forced call has no content, as OpenAI streams it
+        return [
+            self._chunk(i, ChunkDelta(role="assistant", content=content)) for i in range(len(self.choices))
+        ]
 
     def on_event(self, event) -> list[dict]:
         """Record an event; returns the chunks it streams as."""
@@ -108,7 +113,7 @@ class ChatReply:
         state = self.choices[event.index]
         chunks = []
         if state.tool_text:
-            rest, calls = state.tool_text.finish()
+            rest, calls = state.tool_text.finish(cut=event.reason == "length")
             state.calls = calls if self.parallel_tool_calls else calls[:1]
             if rest:
                 state.content.append(rest)
@@ -118,7 +123,8 @@ class ChatReply:
                 ToolCallDelta(index=i, **_call_out(call).model_dump()) for i, call in enumerate(state.calls)
             ]
             chunks.append(self._chunk(event.index, ChunkDelta(tool_calls=deltas)))
-        state.finish_reason = "tool_calls" if state.calls and not self.forced_tool else event.reason
+        called = state.calls and not self.forced_tool and event.reason == "stop"
+        state.finish_reason = "tool_calls" if called else event.reason
         chunks.append(self._chunk(event.index, ChunkDelta(), finish_reason=state.finish_reason))
         return chunks
 
@@ -145,6 +151,14 @@ class ChatReply:
             choices=[],
             usage=self.usage,
         ).model_dump(mode="json")
+
+
+def _tool_text(body: ChatCompletionRequest, tools: list[dict] | None, forced: bool) -> ToolCallText | None:
+    """What parses a choice's calls: of the named function, or of any tool shown (none: no tools)."""
+    if isinstance(body.tool_choice, NamedToolChoice) and forced:
+        return ToolCallText([body.tool_choice.function.name], forced=True)
+    names = [tool["function"]["name"] for tool in tools or []]
+    return ToolCallText(names, forced=forced) if names else None
 
 
 def _call_out(call: ParsedCall) -> ToolCallOut:

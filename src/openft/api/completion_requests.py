@@ -16,8 +16,8 @@ from openft.errors import InvalidRequest
 from openft.lm.grammar import Grammar, response_format_grammar
 from openft.schemas.chat import ChatCompletionRequest, ChatMessage, NamedToolChoice
 from openft.schemas.completions import CompletionRequest
+from openft.serve.call_grammar import call_grammar
 from openft.serve.generation import ChatPrompt, GenerationJob, Sampling, TextPrompt
-from openft.serve.tool_calls import call_grammar
 
 NEEDS_CONTENT = ("system", "developer", "user", "tool", "function")
 
