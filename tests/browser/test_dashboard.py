@@ -1,5 +1,5 @@
 """The dashboard in a real browser: log in with a key, upload files, create a job, watch its
-loss curve grow while the tiny model trains, cancel it, and chat in the playground (streamed)."""
+loss curve grow while the tiny model trains, pause, resume and cancel it, and chat in the playground (streamed)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_a_wrong_key_is_refused_and_a_right_one_opens_the_jobs_list(make_server,
     assert page.request.get(root_url(server) + "health").ok  # the dashboard does not shadow /health
 
 
-def test_upload_create_watch_the_curve_grow_and_cancel(dashboard_server, page, tmp_path):
+def test_upload_create_watch_the_curve_grow_pause_resume_and_cancel(dashboard_server, page, tmp_path):
     server = dashboard_server()
     log_in(page, server)
     page.wait_for_selector("#jobs")
@@ -97,6 +97,13 @@ def test_upload_create_watch_the_curve_grow_and_cancel(dashboard_server, page, t
     assert page.locator("#events >> text=Step 1/1000").count() == 1
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=False)
+
+    page.click("#pause-job")
+    page.wait_for_selector("#job-status.paused", timeout=120_000)
+    paused_at = points(page, "train_loss")
+    page.click("#resume-job")
+    wait_for_points(page, "train_loss", paused_at + 2)  # resumed: training goes on from its snapshot
+    page.wait_for_selector("#job-status.running")
 
     page.click("#cancel-job")
     page.wait_for_selector("#job-status.cancelled")
