@@ -1,5 +1,6 @@
 """The dashboard in a real browser: log in with a key, upload files, create a job, watch its
-loss curve grow while the tiny model trains, pause, resume and cancel it, and chat in the playground (streamed)."""
+loss curve grow while the tiny model trains, pause, resume and cancel it, and chat in the
+playground (streamed)."""
 
 from __future__ import annotations
 
