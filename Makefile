@@ -12,15 +12,16 @@ DATA_DIR ?= data
 setup: system-deps $(STAMP)
 
 # System packages the graders use: bubblewrap (the python-grader sandbox) and wordnet-base
-# (WordNet 3.0, for METEOR). apt-get installs them when run as root on Debian/Ubuntu (CI);
+# (WordNet 3.0, for METEOR); chromium for the dashboard's browser tests (tests/browser,
+# skipped without it; Playwright drives it and never downloads a browser of its own). apt-get installs them when run as root on Debian/Ubuntu (CI);
 # elsewhere install them by hand: without bubblewrap, python graders run in the weaker
 # fallback sandbox (README, "Python grader sandbox"); without WordNet, meteor is an other_error.
-SYSTEM_PACKAGES := bubblewrap libseccomp2 wordnet-base
+SYSTEM_PACKAGES := bubblewrap libseccomp2 wordnet-base chromium
 system-deps:
 	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
-	else echo "note: install $(SYSTEM_PACKAGES) for the graders (see README, Graders)" >&2; fi
+	else echo "note: install $(SYSTEM_PACKAGES) for the graders and browser tests (see README, Graders, Dashboard)" >&2; fi
 
 $(STAMP): pyproject.toml requirements-train.txt
 	$(PYTHON) -m venv $(VENV)

@@ -19,6 +19,7 @@ from openft.storage import Storage
 from openft.store.db import Database
 from openft.store.migrate import upgrade
 from openft.validation_stage import ValidationThread
+from openft.web import install as install_dashboard
 from openft.worker import Worker, WorkerThread
 
 log = logging.getLogger("openft.api")
@@ -83,4 +84,5 @@ def create_app(settings: Settings) -> FastAPI:
         v1.include_router(module.router, dependencies=guards)
     app.include_router(v1)
     app.add_api_route("/health", lambda: health(app.state.services), include_in_schema=False)
+    install_dashboard(app)  # the dashboard at / (after /v1 and /health, which it never shadows)
     return app
