@@ -13,7 +13,8 @@ setup: system-deps $(STAMP)
 
 # System packages the graders use: bubblewrap (the python-grader sandbox) and wordnet-base
 # (WordNet 3.0, for METEOR); chromium for the dashboard's browser tests (tests/browser,
-# skipped without it; Playwright drives it and never downloads a browser of its own). apt-get installs them when run as root on Debian/Ubuntu (CI);
+# skipped without it; Playwright drives it and never downloads a browser of its own).
+# apt-get installs them when run as root on Debian/Ubuntu (CI);
 # elsewhere install them by hand: without bubblewrap, python graders run in the weaker
 # fallback sandbox (README, "Python grader sandbox"); without WordNet, meteor is an other_error.
 SYSTEM_PACKAGES := bubblewrap libseccomp2 wordnet-base chromium
