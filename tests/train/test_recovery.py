@@ -208,8 +208,8 @@ def test_pause_and_resume_end_with_the_same_model_and_the_pause_checkpoint_kept(
         file_id = upload(client, rows("dpo"))
         job_id, reference = create(client, "dpo", file_id), create(client, "dpo", file_id)
         wait_for_state(data_dir, job_id)
-        client.fine_tuning.jobs.pause(job_id)
-        wait_for_status(client, job_id, {"paused"})
+        paused = client.fine_tuning.jobs.with_raw_response.pause(job_id).http_response.json()
+        assert paused["status"] == "paused"  # not in the SDK's enum: read raw
         while job_id in server.app.state.worker.worker.children:
             time.sleep(0.1)
         snapshot = client.fine_tuning.jobs.checkpoints.list(job_id).data[0]
