@@ -131,3 +131,39 @@ def test_stop_requests_follow_the_status_and_sigterm(db, storage):
     assert reporter.should_stop() == PAUSE
     reporter.on_step(5, {"train_loss": 0.1})  # the step a pause stops after is still recorded
     assert job_row(db, job_id).status == "paused" and metric_steps(db, job_id) == [5]
+
+
+def test_a_briefly_unreachable_database_is_retried(db, storage, monkeypatch):
+    from contextlib import contextmanager
+
+    from openft.store.db import DatabaseUnavailable
+    from openft.train import progress as progress_module
+
+    job_id = queued_job(db)
+    reporter = progress(db, storage, job_id, queue.claim(db, worker_id="w1").attempts)
+    monkeypatch.setattr(progress_module, "RETRY_WAITS", (0.01, 0.01, 0.01))
+    real_write, failures = db.write, [DatabaseUnavailable("the database folder is not writable")] * 2
+
+    @contextmanager
+    def flaky_write():
+        if failures:
+            raise failures.pop()
+        with real_write() as session:
+            yield session
+
+    monkeypatch.setattr(db, "write", flaky_write)
+    reporter.on_step(1, {"train_loss": 1.0})
+    assert metric_steps(db, job_id) == [1]
+    failures.extend([DatabaseUnavailable("down")] * 4)
+    with pytest.raises(DatabaseUnavailable):  # longer than the retries: the step fails clearly
+        reporter.on_step(2, {"train_loss": 0.5})
+
+
+def test_a_full_disk_fails_the_job_with_a_clear_code():
+    import errno
+
+    from openft.train.job import _failure
+
+    failure = _failure(OSError(errno.ENOSPC, "No space left on device"))
+    assert failure.code == "storage_full" and "no space left" in str(failure)
+    assert _failure(ValueError("x")).code == "training_failed"
