@@ -80,3 +80,37 @@ def test_heartbeat_keeps_a_job_alive(db):
     queue.heartbeat(db, job_ids=[job_id], worker_id="w")
     assert queue.sweep_stalled(db, stale_after=60) == []
     assert _status(db, job_id).status == "running"
+
+
+def test_only_lost_starts_count_toward_the_bound(db):
+    from openft.store import lifecycle
+
+    job_id = _queued(db)
+    for _ in range(queue.MAX_ATTEMPTS + 1):  # pause and resume, or a clean shutdown: not a crash
+        queue.claim(db, worker_id="w")
+        with db.write() as session:
+            job = job_store.require_job(session, job_id=job_id)
+            lifecycle.requeue(session, job=job, reason="The worker shut down")
+    job = _status(db, job_id)
+    assert (job.status, job.crashes, job.attempts) == ("queued", 0, queue.MAX_ATTEMPTS + 1)
+    queue.claim(db, worker_id="w")
+    with db.write() as session:
+        job = job_store.require_job(session, job_id=job_id)
+        queue.recover(session, job=job, lost="The training process was killed by signal 9", code="x")
+    job = _status(db, job_id)
+    assert (job.status, job.crashes) == ("queued", 1)
+
+
+def test_a_move_for_an_earlier_start_is_refused(db):
+    from openft.store import lifecycle
+    from openft.store.transitions import TransitionRefused
+
+    job_id = _queued(db)
+    first = queue.claim(db, worker_id="w1").attempts
+    with db.write() as session:
+        lifecycle.requeue(session, job=job_store.require_job(session, job_id=job_id), reason="lost")
+    queue.claim(db, worker_id="w2")
+    with db.write() as session, pytest.raises(TransitionRefused):
+        job = job_store.require_job(session, job_id=job_id)
+        queue.recover(session, job=job, lost="late news of the first start", code="x", attempt=first)
+    assert (_status(db, job_id).status, _status(db, job_id).worker_id) == ("running", "w2")

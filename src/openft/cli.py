@@ -1,4 +1,10 @@
-"""`openft serve | worker | migrate | jobs follow`: the command line."""
+"""`openft serve | worker | migrate | jobs follow`: the command line.
+
+SIGTERM or Ctrl-C on `serve` or `worker` shuts down cleanly: the worker stops claiming jobs, its
+trainers save their state and stop, and their jobs go back to the queue (within
+``shutdown_grace_seconds``, then they are killed and continue from their latest saved state). A
+second signal does not wait: the trainers are killed, their jobs requeued, and the process exits.
+"""
 
 from __future__ import annotations
 
@@ -42,8 +48,35 @@ def serve(args) -> int:
             file=sys.stderr,
         )
         return 2
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
+    )
+    _server(config, app.state.worker).run()
     return 0
+
+
+def _server(config, worker):
+    """uvicorn's server, whose first signal also starts the embedded worker's shutdown (it stops
+    claiming, its trainers save their state) and whose second one hurries it: the trainers are
+    killed, their jobs requeued, and uvicorn exits without waiting for open connections."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            if worker is not None and self.should_exit:
+                worker.hurry()
+                worker.stop()
+                self.force_exit = True
+            elif worker is not None:
+                worker.begin_stop()
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def worker(args) -> int:
@@ -61,9 +94,16 @@ def worker(args) -> int:
     db = Database(settings.resolved_database_url)
     upgrade(db)
     stop = threading.Event()
+    running = Worker(settings, db, Storage(settings.data_dir))
+
+    def on_signal(*_) -> None:
+        if stop.is_set():
+            running.hurry()  # a second signal: kill the trainers now, requeue their jobs, exit
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    Worker(settings, db, Storage(settings.data_dir)).run(stop)
+        signal.signal(sig, on_signal)
+    running.run(stop)
     return 0
 
 

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = 5.0
     stale_after_seconds: int = 60
     stop_grace_seconds: float = 10.0  # after cancel/pause, how long the trainer gets before a signal
+    # On SIGTERM, how long a worker's trainers get to save their state before they are killed.
+    shutdown_grace_seconds: float = 30.0
+    # Resumable training states (weights, optimizer, scheduler, RNG, data position), besides those
+    # saved at each checkpoint, pause and shutdown: every so many seconds and every so many steps
+    # (0 turns a measure off). A job whose trainer, worker or server dies continues from the latest.
+    state_interval_seconds: float = 300.0
+    state_interval_steps: int = 0
     # Inference (/v1/chat/completions, /v1/completions), loaded on the first request.
     serve_engine: Literal["auto", "transformers", "vllm"] = (
         "auto"  # auto: vLLM when installed and a GPU is present

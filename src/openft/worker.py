@@ -1,8 +1,13 @@
-"""A worker: claims queued jobs, runs each in its own ``python -m openft.train JOB_ID`` process,
-heartbeats them, stops them when they are cancelled or paused, and reaps them.
+"""A worker: claims queued jobs, runs each in its own ``python -m openft.train JOB_ID ATTEMPT``
+process, heartbeats them, stops them when they are cancelled or paused, and reaps them.
 
 The trainer reads its job's status between steps and stops by itself; the worker only signals a
-process that has not stopped ``stop_grace_seconds`` after the job left ``running``.
+process that has not stopped ``stop_grace_seconds`` after the job left ``running``, and kills at
+once one whose job was started again elsewhere (its claim is lost). A trainer dies with its worker
+(train/lifeline.py). One whose process died puts its job back in the queue to continue from its
+latest saved state (``queue.recover``). On shutdown the worker stops claiming, asks its trainers
+to save their state (SIGTERM), kills those that have not within ``shutdown_grace_seconds`` (at
+once when hurried: a second signal), and puts their jobs back in the queue.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from openft.store import jobs as job_store
 from openft.store import lifecycle
 from openft.store.db import Database
 from openft.store.transitions import RUNNING, TransitionRefused
+from openft.train.lifeline import SUSPENDED, WORKER_PID_ENV
 
 log = logging.getLogger("openft.worker")
 
@@ -33,6 +39,7 @@ log = logging.getLogger("openft.worker")
 @dataclass
 class Child:
     job_id: str
+    attempt: int  # the job's attempts when this worker claimed it: the claim the trainer writes under
     process: subprocess.Popen
     stop_seen_at: float | None = None
     signals: list[int] = field(default_factory=list)
@@ -43,18 +50,20 @@ class Worker:
         self.settings, self.db, self.storage = settings, db, storage
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.children: dict[str, Child] = {}
+        self.claiming = True
         self._last_heartbeat = 0.0
+        self._hurry = threading.Event()
 
     def step(self) -> None:
         queue.sweep_stalled(self.db, stale_after=self.settings.stale_after_seconds)
         self._reap()
         self._enforce_stops()
         self._heartbeat()
-        while len(self.children) < self.settings.max_concurrent_jobs:
+        while self.claiming and len(self.children) < self.settings.max_concurrent_jobs:
             job = queue.claim(self.db, worker_id=self.worker_id)
             if job is None:
                 break
-            self._spawn(job.id)
+            self._spawn(job.id, job.attempts)
 
     def run(self, stop: threading.Event) -> None:
         log.info(
@@ -68,37 +77,46 @@ class Worker:
             stop.wait(self.settings.worker_poll_seconds)
         self.shutdown()
 
-    def _spawn(self, job_id: str) -> None:
-        env = {**os.environ, SETTINGS_ENV: self.settings.for_training_process(self.storage.root, self.db.url)}
+    def _spawn(self, job_id: str, attempt: int) -> None:
+        env = {
+            **os.environ,
+            SETTINGS_ENV: self.settings.for_training_process(self.storage.root, self.db.url),
+            WORKER_PID_ENV: str(os.getpid()),
+        }
         job_dir = self.storage.job_dir(job_id)
         job_dir.mkdir(parents=True, exist_ok=True)
         with open(job_dir / "train.log", "ab") as logfile:
             process = subprocess.Popen(
-                [sys.executable, "-m", "openft.train", job_id],
+                [sys.executable, "-m", "openft.train", job_id, str(attempt)],
                 env=env,
                 stdout=logfile,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        self.children[job_id] = Child(job_id, process)
-        log.info("job %s: training process %d started", job_id, process.pid)
+        self.children[job_id] = Child(job_id, attempt, process)
+        log.info("job %s: training process %d started (attempt %d)", job_id, process.pid, attempt)
 
-    def _statuses(self) -> dict[str, str]:
+    def _claims(self) -> dict[str, tuple[str, int]]:
+        """(status, attempts) of each child's job."""
         with self.db.read() as session:
-            return {job_id: job_store.require_job(session, job_id=job_id).status for job_id in self.children}
+            jobs = {job_id: job_store.require_job(session, job_id=job_id) for job_id in self.children}
+        return {job_id: (job.status, job.attempts) for job_id, job in jobs.items()}
 
     def _enforce_stops(self) -> None:
         if not self.children:
             return
         grace = self.settings.stop_grace_seconds
-        for job_id, status in self._statuses().items():
+        for job_id, (status, attempts) in self._claims().items():
             child = self.children[job_id]
-            if status == RUNNING:
+            if attempts != child.attempt:
+                wanted: signal.Signals | None = signal.SIGKILL  # another start owns the job now
+            elif status == RUNNING:
                 continue
-            child.stop_seen_at = child.stop_seen_at or time.monotonic()
-            waited = time.monotonic() - child.stop_seen_at
-            wanted = signal.SIGKILL if waited > 2 * grace else signal.SIGTERM if waited > grace else None
+            else:
+                child.stop_seen_at = child.stop_seen_at or time.monotonic()
+                waited = time.monotonic() - child.stop_seen_at
+                wanted = signal.SIGKILL if waited > 2 * grace else signal.SIGTERM if waited > grace else None
             if wanted is not None and wanted not in child.signals:
                 log.warning(
                     "job %s is %s but its trainer is still running: sending %s", job_id, status, wanted.name
@@ -118,40 +136,72 @@ class Worker:
                 continue
             del self.children[job_id]
             log.info("job %s: training process exited with %s", job_id, code)
-            self._fail_if_abandoned(job_id, code)
+            self._settle(child, code)
 
-    def _fail_if_abandoned(self, job_id: str, code: int) -> None:
-        """A trainer that died without recording an outcome (killed, out of memory) fails its job."""
+    def _settle(self, child: Child, code: int, *, shutting_down: bool = False) -> None:
+        """A trainer exited while its job was still running under its claim: the job goes back to
+        the queue (it saved its state, or the worker shut down), or is recovered (it died)."""
         with self.db.write() as session:
-            job = job_store.require_job(session, job_id=job_id)
-            if job.status != RUNNING:
-                return
+            job = job_store.require_job(session, job_id=child.job_id)
+            if job.status != RUNNING or job.attempts != child.attempt:
+                return  # it recorded its outcome, or was stopped, or another start owns it
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            message = f"The training process {how} before the job finished. See the server log for details."
             with contextlib.suppress(TransitionRefused):
-                lifecycle.fail(session, job=job, code="training_process_died", message=message)
+                if shutting_down or code == SUSPENDED:
+                    lifecycle.requeue(
+                        session,
+                        job=job,
+                        reason=_requeue_reason(how, code, shutting_down),
+                        attempt=child.attempt,
+                    )
+                else:
+                    lost = f"The training process {how} before the job finished"
+                    queue.recover(
+                        session, job=job, lost=lost, code="training_process_died", attempt=child.attempt
+                    )
+
+    def hurry(self) -> None:
+        """Make a shutdown (under way or to come) kill the trainers now instead of waiting."""
+        self._hurry.set()
+        for child in list(self.children.values()):
+            _signal_group(child.process, signal.SIGKILL)
 
     def shutdown(self) -> None:
-        """Stop our trainers; their jobs go back to the queue for another worker (or our restart)."""
+        """Stop claiming; each trainer saves its state and stops, or is killed after the grace; their
+        jobs go back to the queue for another worker (or our restart)."""
+        self.claiming = False
         for child in self.children.values():
-            _signal_group(child.process, signal.SIGTERM)
-        deadline = time.monotonic() + self.settings.stop_grace_seconds
+            with contextlib.suppress(ProcessLookupError):
+                child.process.send_signal(signal.SIGTERM)  # the trainer only: its helpers go on
+        deadline = time.monotonic() + self.settings.shutdown_grace_seconds
+        while self._running() and time.monotonic() < deadline and not self._hurry.is_set():
+            with contextlib.suppress(Exception):
+                self._heartbeat()
+            self._hurry.wait(0.1)
         for child in self.children.values():
-            try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            if child.process.poll() is None:
                 _signal_group(child.process, signal.SIGKILL)
-                child.process.wait()
-        for job_id in list(self.children):
-            with self.db.write() as session:
-                job = job_store.require_job(session, job_id=job_id)
-                with contextlib.suppress(TransitionRefused):
-                    lifecycle.requeue(session, job=job, reason="The worker shut down")
+            code = child.process.wait()
+            try:
+                self._settle(child, code, shutting_down=True)
+            except Exception:  # the database is unreachable: the sweep requeues the job later
+                log.exception("job %s: could not put it back in the queue", child.job_id)
         self.children.clear()
+
+    def _running(self) -> bool:
+        return any(child.process.poll() is None for child in self.children.values())
+
+
+def _requeue_reason(how: str, code: int, shutting_down: bool) -> str:
+    """Why a job whose trainer stopped without a crash goes back to the queue."""
+    saved = "saved its state" if code == SUSPENDED else how
+    if shutting_down:
+        return f"The worker shut down (its training process {saved})"
+    return f"The training process was asked to stop (SIGTERM) and {saved}"
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)
 
 
@@ -168,6 +218,15 @@ class WorkerThread:
     def start(self) -> None:
         self._thread.start()
 
+    def begin_stop(self) -> None:
+        """Start shutting down (stop claiming, trainers save their state) without waiting."""
+        self._stop.set()
+
+    def hurry(self) -> None:
+        self.worker.hurry()
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=60)
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.worker.settings.shutdown_grace_seconds + 30)

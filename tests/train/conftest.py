@@ -31,6 +31,7 @@ def tiny_server(make_server, tiny_base_models):
 
     def start(**overrides):
         overrides.setdefault("embedded_worker", True)
+        overrides.setdefault("shutdown_grace_seconds", 10)
         return make_server(
             base_models=tiny_base_models,
             model_aliases={},

@@ -9,11 +9,12 @@ from support.train_specs import train_spec
 
 pytest.importorskip("trl")
 
+from openft.train import states
 from openft.train.data import IGNORE_INDEX, tokenize_chat
 from openft.train.dpo import train_dpo
 from openft.train.preference import tokenize_preference, tokenize_preferences
 from openft.train.sft import train_sft
-from openft.train.spec import TrainSpec, paused_state
+from openft.train.spec import TrainSpec, states_root
 
 pytestmark = pytest.mark.train
 
@@ -121,7 +122,7 @@ def test_run_reports_dpo_metrics_validates_checkpoints_and_saves_an_adapter(spec
         (True, True),
     ]
     assert metrics[-1]["full_valid_reward_margin"] > metrics[1]["full_valid_reward_margin"] > 0
-    assert [e[1] for e in reporter.of("checkpoint")] == [2, 4]
+    assert [e[1] for e in reporter.of("checkpoint")] == [2]  # the last epoch's model is the final model
     assert spec().plan.hyperparameters == {
         "batch_size": 5,
         "learning_rate_multiplier": 1.0,
@@ -167,11 +168,13 @@ def test_pause_saves_the_trainer_state_and_resume_continues_from_the_next_step(s
     reporter.stop_after = {1: "pause"}
     paused = train_dpo(spec(hyperparameters={"n_epochs": 2, "batch_size": 5}), reporter)
     assert paused.stopped == "pause" and [e[1] for e in reporter.of("checkpoint")] == [1]
-    state = paused_state(spec().output_dir)
-    assert state is not None and state.name == "checkpoint-1"
+    state = states.latest(states_root(spec().output_dir))
+    assert state is not None and (state.step, state.reason, state.path.name) == (1, "pause", "step-1")
 
     resumed = new_reporter()
-    result = train_dpo(spec(hyperparameters={"n_epochs": 2, "batch_size": 5}, resume_from=state), resumed)
+    result = train_dpo(
+        spec(hyperparameters={"n_epochs": 2, "batch_size": 5}, resume_from=state.path), resumed
+    )
     assert [e[1] for e in resumed.of("step")] == [2, 3, 4] and result.final_dir is not None
     assert step_metrics(resumed)[0]["train_reward_margin"] > 0  # the paused adapter, not a fresh one
 

@@ -52,6 +52,12 @@ def metrics_data(session: Session, *, job: JobRow) -> list[dict]:
     return [data for data in session.scalars(query) if data]
 
 
+def has_message(session: Session, *, job: JobRow, message: str) -> bool:
+    """Whether the job has an event with this message already (a warning written once)."""
+    query = select(EventRow.pk).where(EventRow.job_pk == job.pk, EventRow.message == storable(message))
+    return session.scalar(query.limit(1)) is not None
+
+
 def list_events(session: Session, *, job: JobRow, after: str | None, limit: int) -> Page[EventRow]:
     query = select(EventRow).where(EventRow.job_pk == job.pk)
     return paginate(session, query, EventRow, after=after, limit=limit)

@@ -3,6 +3,10 @@
 Every status change goes through :func:`transition`, a conditional UPDATE guarded by the status the
 transition table allows it from, so two processes can never both move the same job; the moves
 themselves (with what each sets and its event) are in ``lifecycle.py``.
+
+A claim is fenced by the job's ``attempts``: each start increments it, the training process of
+that start writes only through :func:`claimed_job` (which refuses once the job was started again
+or ended), and the worker settles a start only while ``attempts`` is still that start's.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlalchemy.orm import Session
 from openft.store import transitions
 from openft.store.pages import Page, paginate, scoped
 from openft.store.tables import JobRow
-from openft.store.transitions import RUNNING
+from openft.store.transitions import RUNNING, TERMINAL
 
 
 def add_job(session: Session, *, row: JobRow) -> JobRow:
@@ -47,6 +51,27 @@ def require_job(session: Session, *, job_id: str) -> JobRow:
     job = get_job_any_project(session, job_id=job_id)
     if job is None:
         raise JobNotFound(job_id)
+    return job
+
+
+class ClaimLost(Exception):
+    """The training process of one start may no longer write for its job: the job was started again
+    (another training process owns it now) or it ended (cancelled, failed, succeeded)."""
+
+    def __init__(self, job_id: str, attempt: int, job: JobRow):
+        why = f"started again (attempt {job.attempts})" if job.attempts != attempt else job.status
+        super().__init__(f"job {job_id} is no longer attempt {attempt}'s to write for: {why}")
+        self.status = job.status
+
+
+def claimed_job(session: Session, *, job_id: str, attempt: int) -> JobRow:
+    """The job, locked for this transaction, while it is still ``attempt``'s: not started again since
+    and not ended. Every write of a training process goes through here; raises ClaimLost."""
+    job = session.scalar(select(JobRow).where(JobRow.id == job_id).with_for_update())
+    if job is None:
+        raise JobNotFound(job_id)
+    if job.attempts != attempt or job.status in TERMINAL:
+        raise ClaimLost(job_id, attempt, job)
     return job
 
 
@@ -94,19 +119,20 @@ def stalled_job_ids(session: Session, *, cutoff: int) -> list[str]:
     return list(session.scalars(query))
 
 
-def transition(session: Session, *, job: JobRow, action: str, **fields: object) -> JobRow:
+def transition(
+    session: Session, *, job: JobRow, action: str, attempt: int | None = None, **fields: object
+) -> JobRow:
     """Move ``job`` by ``action`` and set ``fields`` atomically; raises TransitionRefused when the
-    job is (or meanwhile became) in a status the action is not allowed from."""
+    job is (or meanwhile became) in a status the action is not allowed from, or, with ``attempt``,
+    was started again since that attempt."""
     target = transitions.next_status(action, job.status)
+    query = update(JobRow).where(JobRow.pk == job.pk, JobRow.status.in_(transitions.sources(action)))
+    if attempt is not None:
+        query = query.where(JobRow.attempts == attempt)
     # An UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed as Result.
     result = cast(
         CursorResult[Any],
-        session.execute(
-            update(JobRow)
-            .where(JobRow.pk == job.pk, JobRow.status.in_(transitions.sources(action)))
-            .values(status=target, **fields)
-            .execution_options(synchronize_session=False)
-        ),
+        session.execute(query.values(status=target, **fields).execution_options(synchronize_session=False)),
     )
     session.refresh(job)
     if result.rowcount != 1:

@@ -48,30 +48,68 @@ def start(session: Session, *, job: JobRow, worker_id: str) -> JobRow:
     return job
 
 
-def requeue(session: Session, *, job: JobRow, reason: str) -> JobRow:
-    """running -> queued (its worker vanished or shut down): another worker picks it up."""
-    transition(session, job=job, action="requeue", worker_id=None, estimated_finish=None)
+def requeue(
+    session: Session, *, job: JobRow, reason: str, attempt: int | None = None, crashed: bool = False
+) -> JobRow:
+    """running -> queued: its worker shut down (its trainer saved its state first), or its worker or
+    training process was lost (``crashed``: counted, see ``queue.MAX_ATTEMPTS``). The next start
+    continues from the latest state saved. With ``attempt``: only while that start still owns it."""
+    crashes = job.crashes + 1 if crashed else job.crashes
+    transition(
+        session,
+        job=job,
+        action="requeue",
+        attempt=attempt,
+        worker_id=None,
+        estimated_finish=None,
+        crashes=crashes,
+    )
     add_event(session, job=job, level="warn", message=f"{reason}; the job was put back in the queue.")
     return job
 
 
-def fail(session: Session, *, job: JobRow, code: str, message: str, param: str | None = None) -> JobRow:
-    """Any unfinished status -> failed, with ``error = {code, message, param}`` and an error event."""
+def fail(
+    session: Session,
+    *,
+    job: JobRow,
+    code: str,
+    message: str,
+    param: str | None = None,
+    attempt: int | None = None,
+) -> JobRow:
+    """Any unfinished status -> failed, with ``error = {code, message, param}`` and an error event.
+    With ``attempt``: only while that start still owns the job."""
     message = storable(message)
     error = {"code": code, "message": message, "param": param}
-    transition(session, job=job, action="fail", error=error, finished_at=ids.now(), estimated_finish=None)
+    transition(
+        session,
+        job=job,
+        action="fail",
+        attempt=attempt,
+        error=error,
+        finished_at=ids.now(),
+        estimated_finish=None,
+    )
     add_event(session, job=job, level="error", message=message)
     return job
 
 
 def succeed(
-    session: Session, *, job: JobRow, fine_tuned_model: str, trained_tokens: int, result_files: list[str]
+    session: Session,
+    *,
+    job: JobRow,
+    fine_tuned_model: str,
+    trained_tokens: int,
+    result_files: list[str],
+    attempt: int | None = None,
 ) -> JobRow:
-    """running -> succeeded with the model it made and its result files."""
+    """running -> succeeded with the model it made and its result files (with ``attempt``: only
+    while that start still owns the job)."""
     transition(
         session,
         job=job,
         action="succeed",
+        attempt=attempt,
         fine_tuned_model=fine_tuned_model,
         trained_tokens=trained_tokens,
         finished_at=ids.now(),

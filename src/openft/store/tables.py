@@ -92,7 +92,10 @@ class JobRow(Base):
     worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     heartbeat_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     started_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Starts so far: the claim token a training process writes under (store.jobs.claimed_job).
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Starts that ended with the worker or the training process lost: what bounds recovery.
+    crashes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class EventRow(Base):

@@ -5,11 +5,17 @@ continues: ``catalog.locate``), plans the run once from the validation stage's r
 are not validated again), trains with the method's recipe, and records the outcome: the
 fine-tuned model, its result file and events on success; ``error`` and an error event on failure
 (never a bare traceback); nothing more when cancelled or paused.
+
+It runs one start of the job (``attempt``, the claim its worker made) and writes only while that
+start still owns the job (``jobs.claimed_job``). It continues from the job's latest saved state
+(states.py) when there is one, after clearing what a killed start left half-written; on SIGTERM
+it saves the state and exits SUSPENDED for its worker to put the job back in the queue.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import logging
 import traceback
@@ -28,13 +34,22 @@ from openft.store import models as model_store
 from openft.store.db import Database
 from openft.store.tables import FileRow, JobRow
 from openft.store.transitions import RUNNING, TransitionRefused
-from openft.train import wandb_run
+from openft.train import states, wandb_run
+from openft.train.checkpoints import remove_leftovers
 from openft.train.hparams import TrainPlan, plan_training
+from openft.train.lifeline import SUSPENDED, StopRequest
 from openft.train.naming import ModelNamer
 from openft.train.progress import JobProgress
-from openft.train.reporter import Reporter
+from openft.train.reporter import SUSPEND, Reporter
 from openft.train.results import encoded, step_metrics_csv
-from openft.train.spec import JobFailure, TrainResult, TrainSpec, paused_state
+from openft.train.spec import (
+    JobFailure,
+    TrainResult,
+    TrainSpec,
+    checkpoints_dir,
+    scratch_dir,
+    states_root,
+)
 
 log = logging.getLogger("openft.train")
 Recipe = Callable[[TrainSpec, Reporter], TrainResult]
@@ -46,25 +61,41 @@ RECIPES = {
 }
 
 
-def run_job(settings: Settings, job_id: str) -> None:
+def run_job(
+    settings: Settings, job_id: str, attempt: int | None = None, stop: StopRequest | None = None
+) -> int:
+    """Run start ``attempt`` of the job (None: its current one); returns the process's exit status:
+    0, or SUSPENDED when it saved its state on request (``stop``) and its job goes back in line."""
     db, storage = Database(settings.resolved_database_url), Storage(settings.data_dir)
     with db.read() as session:
         job = job_store.get_job_any_project(session, job_id=job_id)
-    if job is None or job.status != RUNNING:
-        log.info("job %s is not running (%s); nothing to do", job_id, job and job.status)
-        return
+    if job is None or job.status != RUNNING or (attempt is not None and job.attempts != attempt):
+        log.info(
+            "job %s is not running as attempt %s (%s); nothing to do", job_id, attempt, job and job.status
+        )
+        return 0
+    attempt = job.attempts
     try:
-        _train(settings, db, storage, job)
+        return _train(settings, db, storage, job, attempt, stop)
+    except job_store.ClaimLost as lost:  # cancelled, or started again elsewhere: write nothing more
+        log.info("%s; the training process stops", lost)
     except Exception as exc:  # the job fails with a message; the traceback goes to the log only
         log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-        failure = (
-            exc
-            if isinstance(exc, JobFailure)
-            else JobFailure(f"Training failed: {type(exc).__name__}: {exc}")
-        )
-        _fail(db, job_id, failure)
+        _fail(db, job_id, attempt, _failure(exc))
     finally:
         db.dispose()
+    return 0
+
+
+def _failure(exc: Exception) -> JobFailure:
+    if isinstance(exc, JobFailure):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        message = (
+            f"Training stopped: the data dir has no space left ({exc}). Free some and create the job again."
+        )
+        return JobFailure(message, code="storage_full")
+    return JobFailure(f"Training failed: {type(exc).__name__}: {exc}")
 
 
 def _recipe(method: str) -> Recipe:
@@ -115,7 +146,9 @@ def _start_model(settings: Settings, db: Database, storage: Storage, job: JobRow
         raise JobFailure(str(exc), code="model_not_available") from exc
 
 
-def _plan(settings: Settings, db: Database, job: JobRow, model: ModelTarget, n_examples: int) -> TrainPlan:
+def _plan(
+    settings: Settings, db: Database, job: JobRow, attempt: int, model: ModelTarget, n_examples: int
+) -> TrainPlan:
     """The run, with "auto" resolved, its hyperparameters stored on the job (it shows them once running)."""
     method = job.method["type"]
     plan = plan_training(
@@ -126,7 +159,7 @@ def _plan(settings: Settings, db: Database, job: JobRow, model: ModelTarget, n_e
         base_learning_rate=settings.base_models[model.base_id].base_learning_rate,
     )
     with db.write() as session:
-        row = job_store.require_job(session, job_id=job.id)
+        row = job_store.claimed_job(session, job_id=job.id, attempt=attempt)
         row.hyperparameters = plan.hyperparameters
     return plan
 
@@ -149,42 +182,72 @@ def _reinforcement(settings: Settings, db: Database, storage: Storage, job: JobR
     }
 
 
-def _train(settings: Settings, db: Database, storage: Storage, job: JobRow) -> None:
+def _resume_point(progress: JobProgress, output_dir: Path, plan: TrainPlan) -> Path | None:
+    """The latest saved state to continue from (None: from the start), once what a killed start
+    left half-written (a state, a checkpoint or a final model being saved) is cleared."""
+    states.clear(scratch_dir(output_dir))
+    remove_leftovers(checkpoints_dir(output_dir))
+    remove_leftovers(output_dir)
+    state = states.latest(states_root(output_dir))
+    if state is None:
+        return None
+    try:
+        states.check(state, total_steps=plan.total_steps)
+    except states.StateUnusable as exc:
+        message = f"The job cannot continue from its saved training state at step {state.step}: {exc}."
+        raise JobFailure(message, code="resume_failed") from exc
+    where = "where the job was paused" if state.reason == states.PAUSE_REASON else "its latest saved state"
+    progress.note(f"Resuming training from step {state.step}, {where}")
+    return state.path
+
+
+def _train(
+    settings: Settings, db: Database, storage: Storage, job: JobRow, attempt: int, stop: StopRequest | None
+) -> int:
     recipe = _recipe(job.method["type"])
     training = _validated_training(job)
     validation = _validated(job, "validation")
     model = _start_model(settings, db, storage, job)
-    plan = _plan(settings, db, job, model, training["n_examples"])
+    plan = _plan(settings, db, job, attempt, model, training["n_examples"])
     namer = ModelNamer(shown_model=job.model, organization=job.organization_name, suffix=job.suffix)
-    progress = JobProgress(db, storage, job.id, namer, model.base_id, method=job.method["type"])
-
-    resume_from = paused_state(storage.job_dir(job.id))
-    if resume_from is not None:
-        progress.note(
-            f"Resuming training from step {resume_from.name.split('-')[-1]}, where the job was paused"
-        )
+    progress = JobProgress(
+        db,
+        storage,
+        job.id,
+        namer,
+        model.base_id,
+        attempt=attempt,
+        method=job.method["type"],
+        stop_request=stop,
+    )
+    output_dir = storage.job_dir(job.id)
+    resume_from = _resume_point(progress, output_dir, plan)
     training_file = _file_path(db, storage, job, training, "training")
     validation_file = None if validation is None else _file_path(db, storage, job, validation, "validation")
     spec = TrainSpec(
         model=model,
         data_dir=storage.root,
-        output_dir=storage.job_dir(job.id),
+        output_dir=output_dir,
         training_file=training_file,
         validation_file=validation_file,
         fmt=training["format"],
         plan=plan,
         seed=job.seed,
         resume_from=resume_from,
+        state_every_steps=settings.state_interval_steps,
+        state_every_seconds=settings.state_interval_seconds,
         **_reinforcement(settings, db, storage, job),
     )
     with wandb_run.mirrored(progress, settings, job, plan) as reporter:
         result = recipe(spec, reporter)
     if result.stopped:
         log.info("job %s stopped on request (%s) at step %d", job.id, result.stopped, result.steps)
-        return
-    _succeed(db, storage, job, namer.final(), model.base_id, result)
-    for state in storage.job_dir(job.id).glob("checkpoint-*"):
-        storage.remove(state.relative_to(storage.root))
+        return SUSPENDED if result.stopped == SUSPEND else 0
+    progress.forget_pruned(checkpoints_dir(output_dir))
+    _succeed(db, storage, job, attempt, namer.final(), model.base_id, result)
+    for folder in (states_root(output_dir), scratch_dir(output_dir)):  # no row points into these
+        storage.remove(folder.relative_to(storage.root))
+    return 0
 
 
 def _step_rows(db: Database, job: JobRow) -> list[dict]:
@@ -196,7 +259,13 @@ def _step_rows(db: Database, job: JobRow) -> list[dict]:
 
 
 def _succeed(
-    db: Database, storage: Storage, job: JobRow, model_name: str, base_id: str, result: TrainResult
+    db: Database,
+    storage: Storage,
+    job: JobRow,
+    attempt: int,
+    model_name: str,
+    base_id: str,
+    result: TrainResult,
 ) -> None:
     if result.final_dir is None:  # the recipes save the final model of every run not stopped
         raise JobFailure("Training finished without saving the final model.")
@@ -209,7 +278,7 @@ def _succeed(
     now = ids.now()
     try:
         with db.write() as session:
-            row = job_store.require_job(session, job_id=job.id)
+            row = job_store.claimed_job(session, job_id=job.id, attempt=attempt)
             file_store.add_file(
                 session,
                 row=FileRow(
@@ -233,13 +302,14 @@ def _succeed(
                 fine_tuned_model=model_name,
                 trained_tokens=result.trained_tokens,
                 result_files=[file_id],
+                attempt=attempt,
             )
-    except TransitionRefused as refused:  # cancelled at the very end: keep nothing of the outcome
+    except (TransitionRefused, job_store.ClaimLost) as refused:  # cancelled at the very end
         log.info("job %s was %s before it could succeed", job.id, refused.status)
         storage.remove(relative_file)
 
 
-def _fail(db: Database, job_id: str, failure: JobFailure) -> None:
+def _fail(db: Database, job_id: str, attempt: int, failure: JobFailure) -> None:
     with db.write() as session, contextlib.suppress(TransitionRefused):
         job = job_store.require_job(session, job_id=job_id)
-        lifecycle.fail(session, job=job, code=failure.code, message=str(failure))
+        lifecycle.fail(session, job=job, code=failure.code, message=str(failure), attempt=attempt)

@@ -11,6 +11,7 @@ from typing import Protocol
 
 CANCEL = "cancel"
 PAUSE = "pause"
+SUSPEND = "suspend"  # save the training state and stop; the job goes back to the queue
 
 
 class Reporter(Protocol):
@@ -30,4 +31,6 @@ class Reporter(Protocol):
         """Something the user should know about that does not stop training."""
 
     def should_stop(self) -> str | None:
-        """Asked between steps: "cancel" to stop now, "pause" to checkpoint and stop, None to go on."""
+        """Asked between steps and before a training state is kept: "cancel" to stop now, "pause"
+        to checkpoint, save the state and stop, "suspend" to save the state and stop, None to go
+        on. Raises when this run may no longer write for its job (it was started again)."""

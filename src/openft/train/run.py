@@ -3,8 +3,9 @@
 Load the model to train (a base model, or a parent ft: model's base with its LoRA adapter made
 trainable again), tokenize the training and validation files (read by the same JSONL reader
 that validated them), the Trainer arguments and LoRA settings both methods use, the callback
-that reports to the Reporter, and training to its end: resume a paused state, save the final
-adapter or weights, and sum the run up. Every number of the run comes from ``spec.plan``.
+that reports to the Reporter, and training to its end: resume from a saved state (states.py),
+keep saving states as the run goes, save the final adapter or weights, and sum the run up.
+Every number of the run comes from ``spec.plan``.
 """
 
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from openft.train.callbacks import ReporterCallback
 from openft.train.data import TokenizedData
 from openft.train.evaluation import Validator
 from openft.train.reporter import Reporter
-from openft.train.spec import TrainResult, TrainSpec, checkpoint_root, final_dir
+from openft.train.spec import TrainResult, TrainSpec, checkpoint_root, final_dir, scratch_dir, states_root
 
 # The LoRA adapter every fresh job trains: rank 8 on every linear layer.
 LORA_RANK, LORA_ALPHA, LORA_DROPOUT, LORA_TARGETS = 8, 16, 0.05, "all-linear"
@@ -77,7 +78,7 @@ def trainer_arguments(spec: TrainSpec) -> dict:
     """The TrainingArguments every method's TRL config (SFTConfig, DPOConfig) gets."""
     on_gpu = torch.cuda.is_available()
     return dict(
-        output_dir=str(spec.output_dir),
+        output_dir=str(scratch_dir(spec.output_dir)),  # the Trainer writes states here (states.py)
         per_device_train_batch_size=spec.plan.batch_size,
         max_steps=spec.plan.total_steps,  # the plan's count, so the Trainer and the job's events agree
         learning_rate=spec.plan.learning_rate,
@@ -131,8 +132,13 @@ def reporter_callback(
 def train_to_end(
     trainer, callback: ReporterCallback, spec: TrainSpec, tokenizer, trained_tokens: Callable[[], int]
 ):
-    """Train (from the paused state when there is one), then save the final model unless stopped.
-    ``trained_tokens`` counts the run's tokens once it has trained."""
+    """Train (from the saved state when there is one, saving states as it goes), then save the final
+    model unless stopped. ``trained_tokens`` counts the run's tokens once it has trained."""
+    callback.save_states(
+        states_root(spec.output_dir),
+        every_steps=spec.state_every_steps,
+        every_seconds=spec.state_every_seconds,
+    )
     trainer.train(resume_from_checkpoint=str(spec.resume_from) if spec.resume_from else None)
     final = None if callback.stopped else checkpoints.save_model(trainer.model, tokenizer, final_dir(spec))
     return TrainResult(

@@ -2,8 +2,9 @@
 
 Pure Python: ``job.py`` builds a spec from the job row (its model target from the catalog, its
 plan from hparams.py, its file format from the validation stage's result), and the output layout
-(epoch checkpoints under ``checkpoints/step-N/``, the final model under ``final/``, a paused
-Trainer state under ``checkpoint-N/``) is the same for every method.
+(epoch checkpoints under ``checkpoints/step-N/``, the final model under ``final/``, resumable
+Trainer states under ``states/step-N/``, written first into ``scratch/``: states.py) is the
+same for every method.
 """
 
 from dataclasses import dataclass
@@ -24,7 +25,11 @@ class TrainSpec:
     plan: TrainPlan  # hyperparameters, learning rate and steps, decided once for the job
     validation_file: Path | None = None
     seed: int = 0
-    resume_from: Path | None = None  # a Trainer state saved when the job was paused
+    resume_from: Path | None = None  # a Trainer state (states/step-N) to continue from
+    # Resumable states besides those at checkpoints, pauses and shutdowns: every so many steps
+    # and every so many seconds (0: not by that measure).
+    state_every_steps: int = 0
+    state_every_seconds: float = 0.0
     grader: dict | None = None  # reinforcement: the job's grader, as stored on the job
     grading: Any = None  # reinforcement: the GradeContext (sandbox, model client) graders run with
     response_format: dict | None = None  # reinforcement: the samples' structured output (json_schema)
@@ -48,14 +53,23 @@ class TrainResult:
 
 
 def checkpoint_root(spec: TrainSpec) -> Path:
-    return Path(spec.output_dir) / "checkpoints"
+    return checkpoints_dir(spec.output_dir)
+
+
+def checkpoints_dir(output_dir: Path) -> Path:
+    """Where the checkpoints of a run writing to ``output_dir`` are (``checkpoints/step-N``)."""
+    return Path(output_dir) / "checkpoints"
 
 
 def final_dir(spec: TrainSpec) -> Path:
     return Path(spec.output_dir) / "final"
 
 
-def paused_state(output_dir: Path) -> Path | None:
-    """The newest Trainer state a pause left in ``output_dir`` (``checkpoint-N``), if any."""
-    states = [p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    return max(states, key=lambda p: int(p.name.split("-")[-1]), default=None)
+def states_root(output_dir: Path) -> Path:
+    """Where the complete resumable states of a run writing to ``output_dir`` are."""
+    return Path(output_dir) / "states"
+
+
+def scratch_dir(output_dir: Path) -> Path:
+    """The Trainer's own output folder: states being written, cleared at every start."""
+    return Path(output_dir) / "scratch"

@@ -1,0 +1,47 @@
+"""A job row straight in the store, for the tests of the queue, the worker and the trainer's writes."""
+
+from __future__ import annotations
+
+from openft import ids
+from openft.store import jobs as job_store
+from openft.store.db import Database
+from openft.store.tables import JobRow
+
+
+def queued_job(db: Database, method: str = "supervised") -> str:
+    with db.write() as session:
+        job = job_store.add_job(
+            session,
+            row=JobRow(
+                id=ids.job_id(),
+                project_id="proj",
+                organization_id="org",
+                organization_name="org",
+                created_at=ids.now(),
+                model="m",
+                base_model="m",
+                status="queued",
+                training_file="file-x",
+                seed=1,
+                method={"type": method, method: {"hyperparameters": {}}},
+                result_files=[],
+            ),
+        )
+        return job.id
+
+
+def job_row(db: Database, job_id: str) -> JobRow:
+    with db.read() as session:
+        return job_store.require_job(session, job_id=job_id)
+
+
+def messages(db: Database, job_id: str) -> list[str]:
+    """The job's event messages, oldest first."""
+    from openft.store import events as event_store
+
+    with db.read() as session:
+        job = job_store.require_job(session, job_id=job_id)
+        return [
+            e.message
+            for e in reversed(event_store.list_events(session, job=job, after=None, limit=500).items)
+        ]
