@@ -85,7 +85,9 @@ def test_pause_snapshots_and_resume_continues_from_the_same_step(tiny_server):
         assert snapshot.fine_tuned_model_checkpoint.endswith(f":ckpt-step-{snapshot.step_number}")
         assert snapshot.fine_tuned_model_checkpoint in {m.id for m in client.models.list()}
         assert client.fine_tuning.jobs.resume(job.id).status == "queued"
-        done = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=300)
+        done = wait_for_status(
+            client, job.id, {"succeeded", "failed"}, timeout=900
+        )  # 98 steps: slow on a loaded machine
         assert done.status == "succeeded", done.error
         messages = [e.message for e in client.fine_tuning.jobs.list_events(job.id, limit=1000)]
         assert f"Resuming training from step {snapshot.step_number}, where the job was paused" in messages
