@@ -359,6 +359,7 @@ def main() -> None:
     parser.add_argument("--baselines", default="defaults,matched", help="comma-separated: defaults, matched")
     parser.add_argument("--data-dir", type=Path, help="reuse a data dir holding the built-in model")
     parser.add_argument("--model-path", type=Path, help="a local HF model dir instead of the built-in")
+    parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of both (1 on a loaded machine)")
     parser.add_argument("--profile", type=Path, help="write cProfile stats of each process into this dir")
     parser.add_argument("--baseline", choices=["defaults", "matched"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -373,6 +374,8 @@ def main() -> None:
     if args.generations < 2:
         raise SystemExit("--generations: a group-relative advantage needs at least 2 samples per prompt")
     print(header([Path(sys.executable).name, *sys.argv]), flush=True)
+    if args.threads:  # a shared CPU: OpenMP teams spin-waiting on descheduled threads stall by 4-6x
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
     from openft.lm.loading import builtin_model_dir
 
