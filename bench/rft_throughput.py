@@ -183,7 +183,7 @@ def run_baseline(args) -> None:
 def measured(command: list[str], env: dict) -> dict:
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = "".join(process.stdout)  # type: ignore[arg-type]
+    output = "".join(process.stdout or [])
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
