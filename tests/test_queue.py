@@ -9,7 +9,7 @@ from openft.store import events as event_store
 from openft.store import jobs as job_store
 from openft.store.db import Database
 from openft.store.migrate import upgrade
-from openft.store.tables import JobRow
+from support.jobs import stored_job
 
 
 @pytest.fixture
@@ -21,25 +21,7 @@ def db(tmp_path):
 
 
 def _queued(db) -> str:
-    with db.write() as session:
-        job = job_store.add_job(
-            session,
-            row=JobRow(
-                id=ids.job_id(),
-                project_id="p",
-                organization_id="o",
-                organization_name="o",
-                created_at=ids.now(),
-                model="m",
-                base_model="m",
-                status="queued",
-                training_file="file-x",
-                seed=1,
-                method={"type": "supervised", "supervised": {"hyperparameters": {}}},
-                result_files=[],
-            ),
-        )
-        return job.id
+    return stored_job(db, project_id="p", organization_id="o", organization_name="o").id
 
 
 def _status(db, job_id):

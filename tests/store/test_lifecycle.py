@@ -13,30 +13,12 @@ from openft.store import lifecycle
 from openft.store.db import Database
 from openft.store.tables import EventRow, JobRow
 from openft.store.transitions import TransitionRefused
+from support.jobs import stored_job
 
 
 def new_job(db: Database, status: str) -> str:
-    with db.write() as session:
-        job = job_store.add_job(
-            session,
-            row=JobRow(
-                id=ids.job_id(),
-                project_id="proj",
-                organization_id="org",
-                organization_name="org",
-                created_at=ids.now(),
-                model="m",
-                base_model="m",
-                status=status,
-                training_file="file-x",
-                seed=1,
-                method={"type": "supervised", "supervised": {"hyperparameters": {}}},
-                result_files=[],
-                estimated_finish=ids.now() + 60,
-                worker_id="w" if status == "running" else None,
-            ),
-        )
-        return job.id
+    worker = "w" if status == "running" else None
+    return stored_job(db, status=status, estimated_finish=ids.now() + 60, worker_id=worker).id
 
 
 def move(db: Database, job_id: str, function, **arguments) -> tuple[JobRow, list[EventRow]]:

@@ -8,35 +8,17 @@ import threading
 import pytest
 from sqlalchemy import inspect
 
-from openft import ids
 from openft.store import events as event_store
 from openft.store import jobs as job_store
 from openft.store import transitions
 from openft.store.db import Database
 from openft.store.migrate import upgrade
 from openft.store.tables import JobRow
+from support.jobs import stored_job
 
 
 def _job(db: Database, *, metadata=None, project="proj_a") -> JobRow:
-    with db.write() as session:
-        return job_store.add_job(
-            session,
-            row=JobRow(
-                id=ids.job_id(),
-                project_id=project,
-                organization_id="org",
-                organization_name="org",
-                created_at=ids.now(),
-                model="m",
-                base_model="m",
-                status="validating_files",
-                training_file="file-x",
-                seed=1,
-                method={"type": "supervised", "supervised": {"hyperparameters": {}}},
-                metadata_=metadata,
-                result_files=[],
-            ),
-        )
+    return stored_job(db, project_id=project, status="validating_files", metadata_=metadata)
 
 
 def test_migrations_create_every_table_and_are_idempotent(db):

@@ -8,26 +8,30 @@ from openft.store.db import Database
 from openft.store.tables import JobRow
 
 
-def queued_job(db: Database, method: str = "supervised") -> str:
+def stored_job(db: Database, **fields) -> JobRow:
+    """A job row added to the store: a queued supervised job, with ``fields`` overriding any column."""
+    method = fields.pop("method_type", "supervised")
+    columns = {
+        "id": ids.job_id(),
+        "project_id": "proj",
+        "organization_id": "org",
+        "organization_name": "org",
+        "created_at": ids.now(),
+        "model": "m",
+        "base_model": "m",
+        "status": "queued",
+        "training_file": "file-x",
+        "seed": 1,
+        "method": {"type": method, method: {"hyperparameters": {}}},
+        "result_files": [],
+        **fields,
+    }
     with db.write() as session:
-        job = job_store.add_job(
-            session,
-            row=JobRow(
-                id=ids.job_id(),
-                project_id="proj",
-                organization_id="org",
-                organization_name="org",
-                created_at=ids.now(),
-                model="m",
-                base_model="m",
-                status="queued",
-                training_file="file-x",
-                seed=1,
-                method={"type": method, method: {"hyperparameters": {}}},
-                result_files=[],
-            ),
-        )
-        return job.id
+        return job_store.add_job(session, row=JobRow(**columns))
+
+
+def queued_job(db: Database, method: str = "supervised") -> str:
+    return stored_job(db, method_type=method).id
 
 
 def job_row(db: Database, job_id: str) -> JobRow:
