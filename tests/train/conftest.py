@@ -81,6 +81,9 @@ class RecordingReporter:
     def on_warning(self, message):
         self.events.append(("warning", message))
 
+    def on_note(self, message):
+        self.events.append(("note", message))
+
     def should_stop(self):
         return self.stop_after.get(self.last_step)
 

@@ -67,7 +67,7 @@ def test_the_trainer_of_an_earlier_start_can_write_nothing(db, storage):
     for write in (
         lambda: first.on_step(2, {"train_loss": 0.9}),
         lambda: first.on_checkpoint(2, fake_checkpoint(storage, job_id, 2), {}),
-        lambda: first.note("late"),
+        lambda: first.on_note("late"),
         first.should_stop,
     ):
         with pytest.raises(job_store.ClaimLost):

@@ -38,6 +38,26 @@ def test_tiny_job_succeeds_with_model_checkpoints_and_results(tiny_server):
         steps = [c.step_number for c in client.fine_tuning.jobs.checkpoints.list(job.id)]
         assert steps == [4, 2]  # epoch ends, newest first; the final epoch is the model itself
         assert done.fine_tuned_model in {m.id for m in client.models.list()}
+        assert_long_steps_shown(client, job.id)
+
+
+def assert_long_steps_shown(client, job_id: str) -> None:
+    """The steps of a run that can take a while are events, each shown when it starts and ends."""
+    events = client.fine_tuning.jobs.list_events(job_id, limit=1000).data[::-1]
+    messages = [event.message for event in events if event.level == "info"]
+    for doing in (
+        "Loading the training libraries",
+        "Loading the model tiny",
+        "Tokenizing the training file",
+        "Saving the checkpoint of step 2",
+        "Saving the fine-tuned model",
+    ):
+        start = messages.index(doing)
+        assert messages[start + 1 :].count(doing) == 0
+        assert any(m.startswith(f"{doing}: done in ") for m in messages[start + 1 :]), doing
+    assert messages.index("Tokenizing the training file") < messages.index(
+        next(m for m in messages if m.startswith("Step 1/"))
+    )
 
 
 def test_cancel_stops_training_within_seconds_and_keeps_events(tiny_server):

@@ -32,13 +32,13 @@ class PretokenizedDPOTrainer(DPOTrainer):
 
 
 def train_dpo(spec: TrainSpec, reporter: Reporter) -> TrainResult:
-    model, tokenizer, max_length = run.load_model(spec)
+    model, tokenizer, max_length = run.load_model(spec, reporter)
     tokenize = partial(tokenize_preferences, tokenizer=tokenizer, max_length=max_length)
     train, valid = run.tokenize_files(spec, tokenize, reporter, max_length)
 
     trainer = PretokenizedDPOTrainer(
         model=model,
-        ref_model=run.load_full_model(spec) if spec.model.trains_fully else None,
+        ref_model=run.load_full_model(spec, reporter) if spec.model.trains_fully else None,
         args=_dpo_config(spec),
         train_dataset=Dataset.from_list(train.examples),
         processing_class=tokenizer,

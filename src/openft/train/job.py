@@ -40,7 +40,7 @@ from openft.train.hparams import TrainPlan, plan_training
 from openft.train.lifeline import SUSPENDED, StopRequest
 from openft.train.naming import ModelNamer
 from openft.train.progress import JobProgress
-from openft.train.reporter import SUSPEND, Reporter
+from openft.train.reporter import SUSPEND, Reporter, long_step
 from openft.train.results import encoded, step_metrics_csv
 from openft.train.spec import (
     JobFailure,
@@ -98,14 +98,11 @@ def _failure(exc: Exception) -> JobFailure:
     return JobFailure(f"Training failed: {type(exc).__name__}: {exc}")
 
 
-def _recipe(method: str) -> Recipe:
+def _recipe(method: str, reporter: Reporter) -> Recipe:
     """The method's training function; the ML stack loads only here."""
-    if method not in RECIPES:
-        raise JobFailure(
-            f"The '{method}' method is not available on this server yet.", code="method_not_available"
-        )
     module, name = RECIPES[method]
-    return getattr(importlib.import_module(module), name)
+    with long_step(reporter, "Loading the training libraries"):
+        return getattr(importlib.import_module(module), name)
 
 
 def _validated(job: JobRow, role: str) -> dict | None:
@@ -197,14 +194,18 @@ def _resume_point(progress: JobProgress, output_dir: Path, plan: TrainPlan) -> P
         message = f"The job cannot continue from its saved training state at step {state.step}: {exc}."
         raise JobFailure(message, code="resume_failed") from exc
     where = "where the job was paused" if state.reason == states.PAUSE_REASON else "its latest saved state"
-    progress.note(f"Resuming training from step {state.step}, {where}")
+    progress.on_note(f"Resuming training from step {state.step}, {where}")
     return state.path
 
 
 def _train(
     settings: Settings, db: Database, storage: Storage, job: JobRow, attempt: int, stop: StopRequest | None
 ) -> int:
-    recipe = _recipe(job.method["type"])
+    if job.method["type"] not in RECIPES:
+        raise JobFailure(
+            f"The '{job.method['type']}' method is not available on this server yet.",
+            code="method_not_available",
+        )
     training = _validated_training(job)
     validation = _validated(job, "validation")
     model = _start_model(settings, db, storage, job)
@@ -220,6 +221,7 @@ def _train(
         method=job.method["type"],
         stop_request=stop,
     )
+    recipe = _recipe(job.method["type"], progress)
     output_dir = storage.job_dir(job.id)
     resume_from = _resume_point(progress, output_dir, plan)
     training_file = _file_path(db, storage, job, training, "training")

@@ -169,7 +169,7 @@ class JobProgress:
 
         self._write(warn)
 
-    def note(self, message: str, *, level: str = "info") -> None:
+    def on_note(self, message: str, *, level: str = "info") -> None:
         self._write(
             lambda session, job: event_store.add_event(session, job=job, level=level, message=message)
         )

@@ -6,6 +6,9 @@ metrics.py: OpenAI's for SFT (train_loss, train_mean_token_accuracy, valid_loss,
 figures for DPO (train_reward_margin, ...); the valid_* ones only when evaluated.
 """
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -30,7 +33,20 @@ class Reporter(Protocol):
     def on_warning(self, message: str) -> None:
         """Something the user should know about that does not stop training."""
 
+    def on_note(self, message: str) -> None:
+        """What the run is doing that the user should see (a long step starting or ending)."""
+
     def should_stop(self) -> str | None:
         """Asked between steps and before a training state is kept: "cancel" to stop now, "pause"
         to checkpoint, save the state and stop, "suspend" to save the state and stop, None to go
         on. Raises when this run may no longer write for its job (it was started again)."""
+
+
+@contextmanager
+def long_step(reporter: Reporter, doing: str) -> Iterator[None]:
+    """Tell the user a step that can take a while started (``doing``) and, once it has, how long it
+    took: loading a model, tokenizing a file, saving a model."""
+    reporter.on_note(doing)
+    started = time.monotonic()
+    yield
+    reporter.on_note(f"{doing}: done in {time.monotonic() - started:.1f} s")

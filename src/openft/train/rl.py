@@ -44,7 +44,7 @@ VLLM_GPU_MEMORY_SHARE = 0.3  # of the GPU's memory, for vLLM's weights and KV ca
 
 
 def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
-    model, tokenizer, max_length = run.load_model(spec)
+    model, tokenizer, max_length = run.load_model(spec, reporter)
     grader = parse_grader(spec.grader, allow_label_model=False)
     train = prompt_rows(spec.training_file, tokenizer)
     valid = prompt_rows(spec.validation_file, tokenizer) if spec.validation_file else None

@@ -18,6 +18,7 @@ from openft.train import checkpoints
 from openft.train.callbacks import ReporterCallback
 from openft.train.grader_failures import FailureWatch
 from openft.train.metrics import named
+from openft.train.reporter import long_step
 from openft.train.reward_metrics import results_of, step_figures
 from openft.train.rewards import Graded, RewardFunction
 from openft.train.rollouts import Evaluator
@@ -96,7 +97,8 @@ class ReinforcementCallback(ReporterCallback):
         score = metrics.get("full_valid_mean_reward")
         if score is None:
             return
-        path = checkpoints.save_scored_checkpoint(model, self.tokenizer, Path(self.save_dir), step, score)
+        with long_step(self.reporter, f"Saving the checkpoint of step {step}"):
+            path = checkpoints.save_scored_checkpoint(model, self.tokenizer, Path(self.save_dir), step, score)
         if path is not None:  # the checkpoint object's metrics are numbers only
             flat = {key: value for key, value in metrics.items() if isinstance(value, (int, float))}
             self.reporter.on_checkpoint(step, path, flat)

@@ -21,7 +21,7 @@ from openft.train import checkpoints
 from openft.train.callbacks import ReporterCallback
 from openft.train.data import TokenizedData
 from openft.train.evaluation import Validator
-from openft.train.reporter import Reporter
+from openft.train.reporter import Reporter, long_step
 from openft.train.spec import TrainResult, TrainSpec, checkpoint_root, final_dir, scratch_dir, states_root
 
 # The LoRA adapter every fresh job trains: rank 8 on every linear layer.
@@ -30,24 +30,37 @@ LORA_RANK, LORA_ALPHA, LORA_DROPOUT, LORA_TARGETS = 8, 16, 0.05, "all-linear"
 Tokenize = Callable[[list[dict]], TokenizedData]
 
 
-def load_model(spec: TrainSpec) -> tuple[PreTrainedModel | PeftModel, PreTrainedTokenizerBase, int]:
+def load_model(
+    spec: TrainSpec, reporter: Reporter
+) -> tuple[PreTrainedModel | PeftModel, PreTrainedTokenizerBase, int]:
     """(model, tokenizer, max_length): the base or parent model, with a parent's adapter trainable again."""
     target = spec.model
-    base, tokenizer = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
-    max_length = sequence_limit(base, target.context_length)
-    if target.adapter_dir is None:
-        return base, tokenizer, max_length
-    if target.trains_fully:  # the base is now fully fine-tuned: fold the adapter into its weights
-        return _merged(base, target.adapter_dir), tokenizer, max_length
-    return PeftModel.from_pretrained(base, str(target.adapter_dir), is_trainable=True), tokenizer, max_length
+    with long_step(reporter, _loading(spec)):
+        base, tokenizer = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
+        max_length = sequence_limit(base, target.context_length)
+        if target.adapter_dir is None:
+            return base, tokenizer, max_length
+        if target.trains_fully:  # the base is now fully fine-tuned: fold the adapter into its weights
+            return _merged(base, target.adapter_dir), tokenizer, max_length
+        adapted = PeftModel.from_pretrained(base, str(target.adapter_dir), is_trainable=True)
+        return adapted, tokenizer, max_length
 
 
-def load_full_model(spec: TrainSpec) -> PreTrainedModel:
+def load_full_model(spec: TrainSpec, reporter: Reporter) -> PreTrainedModel:
     """A full fine-tune's starting weights on their own (DPO's reference): the base model, or a
     parent's base with the parent's adapter folded in."""
     target = spec.model
-    base, _ = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
-    return base if target.adapter_dir is None else _merged(base, target.adapter_dir)
+    with long_step(reporter, f"{_loading(spec)} as the reference model"):
+        base, _ = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
+        return base if target.adapter_dir is None else _merged(base, target.adapter_dir)
+
+
+def _loading(spec: TrainSpec) -> str:
+    """What loading the job's starting model is called in its events."""
+    target = spec.model
+    if target.is_fine_tuned:
+        return f"Loading the model {target.name} (on {target.base_id})"
+    return f"Loading the model {target.base_id}"
 
 
 def _merged(base: PreTrainedModel, adapter_dir: Path) -> PreTrainedModel:
@@ -65,7 +78,8 @@ def tokenize_files(spec: TrainSpec, tokenize: Tokenize, reporter: Reporter, max_
 def _tokenize_file(path: Path | None, tokenize: Tokenize, reporter: Reporter, name: str, max_length: int):
     if path is None:
         return None
-    data = tokenize(read_objects(path))
+    with long_step(reporter, f"Tokenizing the {name} file"):
+        data = tokenize(read_objects(path))
     if data.n_truncated:
         reporter.on_warning(
             f"{data.n_truncated} {name} example(s) are longer than {max_length} tokens "
@@ -121,12 +135,15 @@ def reporter_callback(
     return ReporterCallback(
         reporter,
         plan=spec.plan,
-        save_checkpoint=lambda model, step: checkpoints.save_checkpoint(
-            model, tokenizer, checkpoint_root(spec), step
-        ),
+        save_checkpoint=lambda model, step: _save_checkpoint(spec, reporter, model, tokenizer, step),
         validator=validator,
         method=method,
     )
+
+
+def _save_checkpoint(spec: TrainSpec, reporter: Reporter, model, tokenizer, step: int) -> Path:
+    with long_step(reporter, f"Saving the checkpoint of step {step}"):
+        return checkpoints.save_checkpoint(model, tokenizer, checkpoint_root(spec), step)
 
 
 def train_to_end(
@@ -140,7 +157,10 @@ def train_to_end(
         every_seconds=spec.state_every_seconds,
     )
     trainer.train(resume_from_checkpoint=str(spec.resume_from) if spec.resume_from else None)
-    final = None if callback.stopped else checkpoints.save_model(trainer.model, tokenizer, final_dir(spec))
+    final = None
+    if not callback.stopped:
+        with long_step(callback.reporter, "Saving the fine-tuned model"):
+            final = checkpoints.save_model(trainer.model, tokenizer, final_dir(spec))
     return TrainResult(
         final_dir=final,
         trained_tokens=trained_tokens(),

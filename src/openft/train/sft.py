@@ -21,7 +21,7 @@ from openft.train.spec import TrainResult, TrainSpec
 
 
 def train_sft(spec: TrainSpec, reporter: Reporter) -> TrainResult:
-    model, tokenizer, max_length = run.load_model(spec)
+    model, tokenizer, max_length = run.load_model(spec, reporter)
     tokenize = partial(tokenize_rows, tokenizer=tokenizer, fmt=spec.fmt, max_length=max_length)
     train, valid = run.tokenize_files(spec, tokenize, reporter, max_length)
 

@@ -54,6 +54,9 @@ class WandbReporter:
     def on_warning(self, message: str) -> None:
         self.inner.on_warning(message)
 
+    def on_note(self, message: str) -> None:
+        self.inner.on_note(message)
+
     def should_stop(self) -> str | None:
         return self.inner.should_stop()
 
