@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     max_concurrent_jobs: int = 1
     worker_poll_seconds: float = 1.0
+    # Training processes each worker starts ahead, with the ML stack imported, to take its next job
+    # (trainers.py): a job's first step comes seconds sooner. 0: a process is started for each job.
+    standby_trainers: int = Field(default=1, ge=0)
     heartbeat_seconds: float = 5.0
     stale_after_seconds: int = 60
     stop_grace_seconds: float = 10.0  # after cancel/pause, how long the trainer gets before a signal

@@ -1,5 +1,6 @@
-"""A worker: claims queued jobs, runs each in its own ``python -m openft.train JOB_ID ATTEMPT``
-process, heartbeats them, stops them when they are cancelled or paused, and reaps them.
+"""A worker: claims queued jobs, runs each in its own training process (``python -m openft.train``,
+started for the job or ahead of it: trainers.py), heartbeats them, stops them when they are
+cancelled or paused, and reaps them.
 
 The trainer reads its job's status between steps and stops by itself; the worker only signals a
 process that has not stopped ``stop_grace_seconds`` after the job left ``running``, and kills at
@@ -18,20 +19,20 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from openft import queue
-from openft.config import SETTINGS_ENV, Settings
+from openft.config import Settings
 from openft.storage import Storage
 from openft.store import jobs as job_store
 from openft.store import lifecycle
 from openft.store.db import Database
 from openft.store.transitions import RUNNING, TransitionRefused
-from openft.train.lifeline import SUSPENDED, WORKER_PID_ENV
+from openft.train.lifeline import SUSPENDED
+from openft.trainers import Trainers
 
 log = logging.getLogger("openft.worker")
 
@@ -53,6 +54,7 @@ class Worker:
         self.claiming = True
         self._last_heartbeat = 0.0
         self._hurry = threading.Event()
+        self.trainers = Trainers(settings, storage, db.url)
 
     def step(self) -> None:
         queue.sweep_stalled(self.db, stale_after=self.settings.stale_after_seconds)
@@ -64,6 +66,8 @@ class Worker:
             if job is None:
                 break
             self._spawn(job.id, job.attempts)
+        if self.claiming:
+            self.trainers.keep_ready()
 
     def run(self, stop: threading.Event) -> None:
         log.info(
@@ -78,22 +82,7 @@ class Worker:
         self.shutdown()
 
     def _spawn(self, job_id: str, attempt: int) -> None:
-        env = {
-            **os.environ,
-            SETTINGS_ENV: self.settings.for_training_process(self.storage.root, self.db.url),
-            WORKER_PID_ENV: str(os.getpid()),
-        }
-        job_dir = self.storage.job_dir(job_id)
-        job_dir.mkdir(parents=True, exist_ok=True)
-        with open(job_dir / "train.log", "ab") as logfile:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "openft.train", job_id, str(attempt)],
-                env=env,
-                stdout=logfile,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        process = self.trainers.start(job_id, attempt)
         self.children[job_id] = Child(job_id, attempt, process)
         log.info("job %s: training process %d started (attempt %d)", job_id, process.pid, attempt)
 
@@ -170,6 +159,7 @@ class Worker:
         """Stop claiming; each trainer saves its state and stops, or is killed after the grace; their
         jobs go back to the queue for another worker (or our restart)."""
         self.claiming = False
+        self.trainers.close()
         for child in self.children.values():
             with contextlib.suppress(ProcessLookupError):
                 child.process.send_signal(signal.SIGTERM)  # the trainer only: its helpers go on

@@ -68,7 +68,14 @@ class OpenftProcess:
             time.sleep(0.2)
 
     def trainers(self) -> list[int]:
-        """The pids of this process's training processes (``python -m openft.train``)."""
+        """The pids of this process's training processes running a job (writing to its train.log)."""
+        return [pid for pid in self._training_processes() if "/jobs/" in stdout_of(pid)]
+
+    def standby(self) -> list[int]:
+        """The pids of its standby trainers, started ahead and waiting for a job."""
+        return [pid for pid in self._training_processes() if "/jobs/" not in stdout_of(pid)]
+
+    def _training_processes(self) -> list[int]:
         return [pid for pid in children(self.process.pid) if "openft.train" in cmdline(pid)]
 
     def signal(self, sig: int) -> None:
@@ -106,6 +113,14 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def stdout_of(pid: int) -> str:
+    """Where the process's stdout goes ('' when it is gone)."""
+    try:
+        return os.readlink(f"/proc/{pid}/fd/1")
+    except OSError:
+        return ""
+
+
 def alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
     try:
@@ -113,6 +128,15 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+def wait_for_standby(process: OpenftProcess, timeout: float = 60) -> list[int]:
+    """The pids of the process's standby trainers, once it has one."""
+    deadline = time.monotonic() + timeout
+    while not (standby := process.standby()):
+        assert time.monotonic() < deadline, "no standby trainer was started"
+        time.sleep(0.1)
+    return standby
 
 
 def wait_until_gone(pid: int, timeout: float) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from support.clients import sync_client
 from support.data import chat_rows, preference_rows, upload, wait_for_status
-from support.processes import OpenftProcess, openft_env, wait_until_gone
+from support.processes import OpenftProcess, openft_env, wait_for_standby, wait_until_gone
 from support.recovery import (
     DPO,
     SEED,
@@ -75,9 +75,11 @@ def test_a_killed_worker_takes_its_trainer_along_and_another_worker_resumes(make
             job_id = create(client, "supervised", file_id := upload(client, rows("supervised")))
             wait_for_state(data_dir, job_id)
             (trainer,) = first.trainers()
+            standby = wait_for_standby(first)
             first.signal(signal.SIGKILL)
             first.wait(timeout=30)
-            wait_until_gone(trainer, timeout=10)  # it died with its worker
+            for pid in (trainer, *standby):
+                wait_until_gone(pid, timeout=10)  # they died with their worker
             reference = create(client, "supervised", file_id)
             second = OpenftProcess("worker", env, data_dir / "worker-2.log")
             for done in (job_id, reference):

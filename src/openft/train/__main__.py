@@ -1,4 +1,5 @@
 """`python -m openft.train JOB_ID [ATTEMPT]`: the training process a worker starts for one start of a job.
+`python -m openft.train --standby`: one started ahead, which waits for its job on stdin (standby.py).
 
 It dies with its worker and saves its state on SIGTERM (lifeline.py); its exit status tells the
 worker whether it stopped to be started again (SUSPENDED).
@@ -11,11 +12,27 @@ from openft.config import Settings
 from openft.train.job import run_job
 from openft.train.lifeline import StopRequest, bind_to_worker
 
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if len(sys.argv) not in (2, 3):
-        sys.exit("usage: python -m openft.train JOB_ID [ATTEMPT]")
+USAGE = "usage: python -m openft.train JOB_ID [ATTEMPT] | --standby"
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--standby"]:
+        from openft.train.standby import wait_for_job
+
+        bind_to_worker()
+        stop = StopRequest().install()
+        order = wait_for_job()
+        if order is None:
+            return 0
+        job_id, attempt = order
+        return run_job(Settings.load(), job_id, attempt, stop)
+    if len(argv) not in (1, 2) or argv[0].startswith("-"):
+        sys.exit(USAGE)
     bind_to_worker()
     stop = StopRequest().install()
-    attempt = int(sys.argv[2]) if len(sys.argv) == 3 else None
-    sys.exit(run_job(Settings.load(), sys.argv[1], attempt, stop))
+    return run_job(Settings.load(), argv[0], int(argv[1]) if len(argv) == 2 else None, stop)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.exit(main(sys.argv[1:]))
