@@ -54,5 +54,11 @@ def model_not_found(model: str) -> NotFound:
     return NotFound(f"The model '{model}' does not exist", param="model", code="model_not_found")
 
 
+def completion_not_found(completion_id: str) -> NotFound:
+    return NotFound(
+        f"Completion with id '{completion_id}' not found.", param="completion_id", code="completion_not_found"
+    )
+
+
 class PermissionDenied(APIError):
     status = 403

@@ -32,6 +32,7 @@ def test_migrations_create_every_table_and_are_idempotent(db):
         "job_events",
         "checkpoints",
         "models",
+        "stored_completions",
         "alembic_version",
     } <= tables
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Callable
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -22,6 +24,7 @@ from openft.api.chat_reply import ChatReply
 from openft.api.completion_reply import CompletionReply
 from openft.api.completion_requests import chat_job, completion_job, used_tools
 from openft.api.deps import Caller, Svc
+from openft.api.stored_completions import keep_completion
 from openft.errors import APIError, ServerError
 from openft.schemas.chat import ChatCompletionRequest
 from openft.schemas.completions import CompletionRequest
@@ -41,7 +44,8 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request, 
     reply = ChatReply(
         body, used_tools(body), completion_id="chatcmpl-" + ids.random_token(29), created=ids.now()
     )
-    return await _answer(request, job, reply, streaming=bool(body.stream))
+    keep = partial(keep_completion, svc, caller, body) if body.store else None
+    return await _answer(request, job, reply, streaming=bool(body.stream), keep=keep)
 
 
 @router.post("/completions")
@@ -59,7 +63,10 @@ def _engine(request: Request) -> Engine:
     return request.app.state.engine.get()
 
 
-async def _answer(request: Request, job: GenerationJob, reply, *, streaming: bool):
+Keep = Callable[[dict], None]  # stores the whole reply (``store: true``), in a worker thread
+
+
+async def _answer(request: Request, job: GenerationJob, reply, *, streaming: bool, keep: Keep | None = None):
     engine = await run_in_threadpool(_engine, request)
     stream = engine.submit(job, Stream(asyncio.get_running_loop()))
     try:
@@ -67,16 +74,16 @@ async def _answer(request: Request, job: GenerationJob, reply, *, streaming: boo
         _raise_failure(first)
         reply.accepted(first)
         if streaming:
-            return StreamingResponse(_events(stream, reply), media_type="text/event-stream")
-        return await _until_done_or_gone(request, stream, reply)
+            return StreamingResponse(_events(stream, reply, keep), media_type="text/event-stream")
+        return await _until_done_or_gone(request, stream, reply, keep)
     except BaseException:  # a failure, or the caller went away: the engine stops generating
         stream.cancel()
         raise
 
 
-async def _until_done_or_gone(request: Request, stream: Stream, reply):
+async def _until_done_or_gone(request: Request, stream: Stream, reply, keep: Keep | None):
     """The whole reply, unless the caller disconnects first (then generation stops)."""
-    collect = asyncio.ensure_future(_collect(stream, reply))
+    collect = asyncio.ensure_future(_collect(stream, reply, keep))
     watch = asyncio.ensure_future(_disconnected(request))
     done, _ = await asyncio.wait({collect, watch}, return_when=asyncio.FIRST_COMPLETED)
     watch.cancel()
@@ -87,11 +94,14 @@ async def _until_done_or_gone(request: Request, stream: Stream, reply):
     return Response(status_code=499)  # nobody is there to read it
 
 
-async def _collect(stream: Stream, reply) -> dict:
+async def _collect(stream: Stream, reply, keep: Keep | None) -> dict:
     async for event in stream:
         _raise_failure(event)
         reply.on_event(event)
-    return reply.completion()
+    completion = reply.completion()
+    if keep is not None:
+        await run_in_threadpool(keep, completion)
+    return completion
 
 
 async def _disconnected(request: Request) -> None:
@@ -99,7 +109,7 @@ async def _disconnected(request: Request) -> None:
         await asyncio.sleep(DISCONNECT_POLL_SECONDS)
 
 
-async def _events(stream: Stream, reply):
+async def _events(stream: Stream, reply, keep: Keep | None):
     try:
         for chunk in reply.opening():
             yield _sse(chunk)
@@ -110,6 +120,8 @@ async def _events(stream: Stream, reply):
                 return
             for chunk in reply.on_event(event):
                 yield _sse(chunk)
+        if keep is not None:
+            await run_in_threadpool(keep, reply.completion())
         yield "data: [DONE]\n\n"
     finally:
         stream.cancel()
