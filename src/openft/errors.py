@@ -60,5 +60,10 @@ def completion_not_found(completion_id: str) -> NotFound:
     )
 
 
+def response_not_found(response_id: str, *, param: str = "response_id") -> NotFound:
+    code = "previous_response_not_found" if param == "previous_response_id" else "response_not_found"
+    return NotFound(f"Response with id '{response_id}' not found.", param=param, code=code)
+
+
 class PermissionDenied(APIError):
     status = 403

@@ -33,6 +33,7 @@ def test_migrations_create_every_table_and_are_idempotent(db):
         "checkpoints",
         "models",
         "stored_completions",
+        "responses",
         "alembic_version",
     } <= tables
 

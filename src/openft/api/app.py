@@ -16,6 +16,7 @@ from openft.api import (
     graders,
     models,
     permissions,
+    responses,
     stored_completions,
     uploads,
 )
@@ -40,6 +41,7 @@ CONTROL_PLANE = (
     permissions,
     models,
     stored_completions,
+    responses,
 )  # what the store keeps: guarded by refuse_unstorable
 
 
@@ -90,7 +92,17 @@ def create_app(settings: Settings) -> FastAPI:
     largest_upload = max(settings.max_upload_bytes, settings.max_part_bytes)
     app.add_middleware(BodyLimit, multipart_bytes=largest_upload + FORM_OVERHEAD_BYTES)
     v1 = APIRouter(prefix="/v1")
-    for module in (files, uploads, fine_tuning, permissions, graders, models, chat, stored_completions):
+    for module in (
+        files,
+        uploads,
+        fine_tuning,
+        permissions,
+        graders,
+        models,
+        chat,
+        stored_completions,
+        responses,
+    ):
         guards = [Depends(refuse_unstorable)] if module in CONTROL_PLANE else []
         v1.include_router(module.router, dependencies=guards)
     app.include_router(v1)

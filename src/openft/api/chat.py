@@ -29,7 +29,7 @@ from openft.errors import APIError, ServerError
 from openft.schemas.chat import ChatCompletionRequest
 from openft.schemas.completions import CompletionRequest
 from openft.serve.engine import Engine, LazyEngine
-from openft.serve.generation import Failed, GenerationJob
+from openft.serve.generation import Completed, Failed, GenerationJob
 from openft.serve.stream import Stream
 
 router = APIRouter(tags=["chat"])
@@ -45,7 +45,7 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request, 
         body, used_tools(body), completion_id="chatcmpl-" + ids.random_token(29), created=ids.now()
     )
     keep = partial(keep_completion, svc, caller, body) if body.store else None
-    return await _answer(request, job, reply, streaming=bool(body.stream), keep=keep)
+    return await answer(request, job, reply, streaming=bool(body.stream), keep=keep)
 
 
 @router.post("/completions")
@@ -53,7 +53,7 @@ async def create_completion(body: CompletionRequest, request: Request, svc: Svc,
     target = await run_in_threadpool(svc.locate_model, caller.project_id, body.model)
     job = completion_job(body, target)
     reply = CompletionReply(body, completion_id="cmpl-" + ids.random_token(29), created=ids.now())
-    return await _answer(request, job, reply, streaming=bool(body.stream))
+    return await answer(request, job, reply, streaming=bool(body.stream))
 
 
 def _engine(request: Request) -> Engine:
@@ -66,7 +66,9 @@ def _engine(request: Request) -> Engine:
 Keep = Callable[[dict], None]  # stores the whole reply (``store: true``), in a worker thread
 
 
-async def _answer(request: Request, job: GenerationJob, reply, *, streaming: bool, keep: Keep | None = None):
+async def answer(request: Request, job: GenerationJob, reply, *, streaming: bool, keep: Keep | None = None):
+    """Run ``job`` and answer with what ``reply`` makes of its events: one JSON body, or server-sent
+    events (named after their ``type`` when the reply has ``named_events``, else ending with [DONE])."""
     engine = await run_in_threadpool(_engine, request)
     stream = engine.submit(job, Stream(asyncio.get_running_loop()))
     try:
@@ -110,19 +112,22 @@ async def _disconnected(request: Request) -> None:
 
 
 async def _events(stream: Stream, reply, keep: Keep | None):
+    named = getattr(reply, "named_events", False)
     try:
         for chunk in reply.opening():
-            yield _sse(chunk)
+            yield _sse(chunk, named)
         async for event in stream:
             if isinstance(event, Failed):
                 error = event.error if isinstance(event.error, APIError) else ServerError(str(event.error))
-                yield _sse(error.body())
+                yield _sse(error.body(), named)
                 return
-            for chunk in reply.on_event(event):
-                yield _sse(chunk)
-        if keep is not None:
-            await run_in_threadpool(keep, reply.completion())
-        yield "data: [DONE]\n\n"
+            chunks = reply.on_event(event)
+            if isinstance(event, Completed) and keep is not None:  # kept before the last event is sent
+                await run_in_threadpool(keep, reply.completion())
+            for chunk in chunks:
+                yield _sse(chunk, named)
+        if not named:
+            yield "data: [DONE]\n\n"
     finally:
         stream.cancel()
 
@@ -132,5 +137,6 @@ def _raise_failure(event) -> None:
         raise event.error if isinstance(event.error, APIError) else ServerError(str(event.error))
 
 
-def _sse(payload: dict) -> str:
-    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
+def _sse(payload: dict, named: bool = False) -> str:
+    data = f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
+    return f"event: {payload.get('type', 'error')}\n{data}" if named else data

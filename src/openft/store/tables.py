@@ -170,3 +170,20 @@ class StoredCompletionRow(Base):
     completion: Mapped[dict] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_stored_completions_project_model", "project_id", "model"),)
+
+
+class ResponseRow(Base):
+    """A stored response: the request, the Response object, the request's input items (as
+    ``input_items`` lists them) and the whole conversation as chat messages (instructions aside),
+    which a response naming this one as ``previous_response_id`` continues."""
+
+    __tablename__ = "responses"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    request: Mapped[dict] = mapped_column(JSON)
+    response: Mapped[dict] = mapped_column(JSON)
+    input_items: Mapped[list] = mapped_column(JSON)
+    conversation: Mapped[list] = mapped_column(JSON)
