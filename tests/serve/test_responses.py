@@ -119,6 +119,17 @@ def test_a_forced_function_call_then_its_output_continues_the_chain(sdk):
         temperature=0,
     )
     assert followed.previous_response_id == called.id and followed.output[0].type == "message"
+    by_hand = sdk.responses.create(  # the docs' other way: the output items sent back as input
+        model=MODELS.a,
+        input=[
+            {"role": "user", "content": "Weather in Paris?"},
+            *called.output,
+            {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
+        ],
+        max_output_tokens=4,
+        temperature=0,
+    )
+    assert by_hand.output_text == followed.output_text
     named = sdk.responses.create(
         model=MODELS.a,
         input="Weather?",
