@@ -54,5 +54,16 @@ def model_not_found(model: str) -> NotFound:
     return NotFound(f"The model '{model}' does not exist", param="model", code="model_not_found")
 
 
+def completion_not_found(completion_id: str) -> NotFound:
+    return NotFound(
+        f"Completion with id '{completion_id}' not found.", param="completion_id", code="completion_not_found"
+    )
+
+
+def response_not_found(response_id: str, *, param: str = "response_id") -> NotFound:
+    code = "previous_response_not_found" if param == "previous_response_id" else "response_not_found"
+    return NotFound(f"Response with id '{response_id}' not found.", param=param, code=code)
+
+
 class PermissionDenied(APIError):
     status = 403

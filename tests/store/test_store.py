@@ -32,6 +32,8 @@ def test_migrations_create_every_table_and_are_idempotent(db):
         "job_events",
         "checkpoints",
         "models",
+        "stored_completions",
+        "responses",
         "alembic_version",
     } <= tables
 

@@ -8,7 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 
-from openft.api import chat, errors, files, fine_tuning, graders, models, permissions, uploads
+from openft.api import (
+    chat,
+    errors,
+    files,
+    fine_tuning,
+    graders,
+    models,
+    permissions,
+    responses,
+    stored_completions,
+    uploads,
+)
 from openft.api.body_limit import BodyLimit
 from openft.api.deps import Services
 from openft.api.guards import refuse_unstorable
@@ -29,6 +40,8 @@ CONTROL_PLANE = (
     fine_tuning,
     permissions,
     models,
+    stored_completions,
+    responses,
 )  # what the store keeps: guarded by refuse_unstorable
 
 
@@ -79,7 +92,17 @@ def create_app(settings: Settings) -> FastAPI:
     largest_upload = max(settings.max_upload_bytes, settings.max_part_bytes)
     app.add_middleware(BodyLimit, multipart_bytes=largest_upload + FORM_OVERHEAD_BYTES)
     v1 = APIRouter(prefix="/v1")
-    for module in (files, uploads, fine_tuning, permissions, graders, models, chat):
+    for module in (
+        files,
+        uploads,
+        fine_tuning,
+        permissions,
+        graders,
+        models,
+        chat,
+        stored_completions,
+        responses,
+    ):
         guards = [Depends(refuse_unstorable)] if module in CONTROL_PLANE else []
         v1.include_router(module.router, dependencies=guards)
     app.include_router(v1)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Callable
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -22,11 +24,12 @@ from openft.api.chat_reply import ChatReply
 from openft.api.completion_reply import CompletionReply
 from openft.api.completion_requests import chat_job, completion_job, used_tools
 from openft.api.deps import Caller, Svc
+from openft.api.stored_completions import keep_completion
 from openft.errors import APIError, ServerError
 from openft.schemas.chat import ChatCompletionRequest
 from openft.schemas.completions import CompletionRequest
 from openft.serve.engine import Engine, LazyEngine
-from openft.serve.generation import Failed, GenerationJob
+from openft.serve.generation import Completed, Failed, GenerationJob
 from openft.serve.stream import Stream
 
 router = APIRouter(tags=["chat"])
@@ -41,7 +44,8 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request, 
     reply = ChatReply(
         body, used_tools(body), completion_id="chatcmpl-" + ids.random_token(29), created=ids.now()
     )
-    return await _answer(request, job, reply, streaming=bool(body.stream))
+    keep = partial(keep_completion, svc, caller, body) if body.store else None
+    return await answer(request, job, reply, streaming=bool(body.stream), keep=keep)
 
 
 @router.post("/completions")
@@ -49,7 +53,7 @@ async def create_completion(body: CompletionRequest, request: Request, svc: Svc,
     target = await run_in_threadpool(svc.locate_model, caller.project_id, body.model)
     job = completion_job(body, target)
     reply = CompletionReply(body, completion_id="cmpl-" + ids.random_token(29), created=ids.now())
-    return await _answer(request, job, reply, streaming=bool(body.stream))
+    return await answer(request, job, reply, streaming=bool(body.stream))
 
 
 def _engine(request: Request) -> Engine:
@@ -59,7 +63,12 @@ def _engine(request: Request) -> Engine:
     return request.app.state.engine.get()
 
 
-async def _answer(request: Request, job: GenerationJob, reply, *, streaming: bool):
+Keep = Callable[[dict], None]  # stores the whole reply (``store: true``), in a worker thread
+
+
+async def answer(request: Request, job: GenerationJob, reply, *, streaming: bool, keep: Keep | None = None):
+    """Run ``job`` and answer with what ``reply`` makes of its events: one JSON body, or server-sent
+    events (named after their ``type`` when the reply has ``named_events``, else ending with [DONE])."""
     engine = await run_in_threadpool(_engine, request)
     stream = engine.submit(job, Stream(asyncio.get_running_loop()))
     try:
@@ -67,16 +76,16 @@ async def _answer(request: Request, job: GenerationJob, reply, *, streaming: boo
         _raise_failure(first)
         reply.accepted(first)
         if streaming:
-            return StreamingResponse(_events(stream, reply), media_type="text/event-stream")
-        return await _until_done_or_gone(request, stream, reply)
+            return StreamingResponse(_events(stream, reply, keep), media_type="text/event-stream")
+        return await _until_done_or_gone(request, stream, reply, keep)
     except BaseException:  # a failure, or the caller went away: the engine stops generating
         stream.cancel()
         raise
 
 
-async def _until_done_or_gone(request: Request, stream: Stream, reply):
+async def _until_done_or_gone(request: Request, stream: Stream, reply, keep: Keep | None):
     """The whole reply, unless the caller disconnects first (then generation stops)."""
-    collect = asyncio.ensure_future(_collect(stream, reply))
+    collect = asyncio.ensure_future(_collect(stream, reply, keep))
     watch = asyncio.ensure_future(_disconnected(request))
     done, _ = await asyncio.wait({collect, watch}, return_when=asyncio.FIRST_COMPLETED)
     watch.cancel()
@@ -87,11 +96,14 @@ async def _until_done_or_gone(request: Request, stream: Stream, reply):
     return Response(status_code=499)  # nobody is there to read it
 
 
-async def _collect(stream: Stream, reply) -> dict:
+async def _collect(stream: Stream, reply, keep: Keep | None) -> dict:
     async for event in stream:
         _raise_failure(event)
         reply.on_event(event)
-    return reply.completion()
+    completion = reply.completion()
+    if keep is not None:
+        await run_in_threadpool(keep, completion)
+    return completion
 
 
 async def _disconnected(request: Request) -> None:
@@ -99,18 +111,23 @@ async def _disconnected(request: Request) -> None:
         await asyncio.sleep(DISCONNECT_POLL_SECONDS)
 
 
-async def _events(stream: Stream, reply):
+async def _events(stream: Stream, reply, keep: Keep | None):
+    named = getattr(reply, "named_events", False)
     try:
         for chunk in reply.opening():
-            yield _sse(chunk)
+            yield _sse(chunk, named)
         async for event in stream:
             if isinstance(event, Failed):
                 error = event.error if isinstance(event.error, APIError) else ServerError(str(event.error))
-                yield _sse(error.body())
+                yield _sse(error.body(), named)
                 return
-            for chunk in reply.on_event(event):
-                yield _sse(chunk)
-        yield "data: [DONE]\n\n"
+            chunks = reply.on_event(event)
+            if isinstance(event, Completed) and keep is not None:  # kept before the last event is sent
+                await run_in_threadpool(keep, reply.completion())
+            for chunk in chunks:
+                yield _sse(chunk, named)
+        if not named:
+            yield "data: [DONE]\n\n"
     finally:
         stream.cancel()
 
@@ -120,5 +137,6 @@ def _raise_failure(event) -> None:
         raise event.error if isinstance(event.error, APIError) else ServerError(str(event.error))
 
 
-def _sse(payload: dict) -> str:
-    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
+def _sse(payload: dict, named: bool = False) -> str:
+    data = f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
+    return f"event: {payload.get('type', 'error')}\n{data}" if named else data

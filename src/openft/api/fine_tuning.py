@@ -141,7 +141,7 @@ def create_job(body: CreateJobRequest, svc: Svc, caller: Caller):
     return job_object(job)
 
 
-def _metadata_filter(request: Request) -> tuple[dict[str, str], bool]:
+def metadata_filter(request: Request) -> tuple[dict[str, str], bool]:
     params = request.query_params
     filters = {
         key[len("metadata[") : -1]: value
@@ -159,7 +159,7 @@ def list_jobs(
     after: str | None = None,
     limit: int = Query(20, ge=0, le=1000),
 ):
-    filters, metadata_null = _metadata_filter(request)
+    filters, metadata_null = metadata_filter(request)
     if filters and metadata_null:
         raise InvalidRequest(
             "Use either metadata=null or metadata[key]=value filters, not both.", param="metadata"

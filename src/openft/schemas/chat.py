@@ -1,9 +1,10 @@
 """Chat completions on the wire: the request, the ChatCompletion object and its streamed chunks.
 
-Requests forbid unknown fields, as OpenAI does. A few OpenAI fields are accepted and ignored
-because they mean nothing to a self-hosted model: ``user``, ``metadata``, ``store``,
-``service_tier``, ``safety_identifier``, ``prompt_cache_key``, ``prompt_cache_retention``,
-``reasoning_effort``, ``verbosity`` and ``modalities`` (text only).
+Requests forbid unknown fields, as OpenAI does. ``store: true`` keeps the request and its
+completion with its ``metadata`` (``api.stored_completions``). A few OpenAI fields are accepted and
+ignored because they mean nothing to a self-hosted model: ``user``, ``service_tier``,
+``safety_identifier``, ``prompt_cache_key``, ``prompt_cache_retention``, ``reasoning_effort``,
+``verbosity`` and ``modalities`` (text only).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
+
+from openft.schemas.stored_completions import Metadata
 
 
 def _stop(value: Any) -> Any:
@@ -140,10 +143,10 @@ class ChatCompletionRequest(_Strict):
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
+    metadata: Metadata | None = None
+    store: bool | None = None
     # Accepted and ignored (see the module docstring).
     user: str | None = None
-    metadata: dict[str, str] | None = None
-    store: bool | None = None
     service_tier: str | None = None
     safety_identifier: str | None = None
     prompt_cache_key: str | None = None

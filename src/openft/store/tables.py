@@ -152,3 +152,38 @@ class PermissionRow(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (UniqueConstraint("model_pk", "project_id", name="uq_checkpoint_permissions_project"),)
+
+
+class StoredCompletionRow(Base):
+    """A chat completion created with ``store: true``: the request as sent and the completion as
+    returned (without its metadata, which lives in its own column and can change)."""
+
+    __tablename__ = "stored_completions"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    model: Mapped[str] = mapped_column(String(512))
+    metadata_: Mapped[dict | None] = mapped_column("metadata", JSON(none_as_null=True), nullable=True)
+    request: Mapped[dict] = mapped_column(JSON)
+    completion: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_stored_completions_project_model", "project_id", "model"),)
+
+
+class ResponseRow(Base):
+    """A stored response: the request, the Response object, the request's input items (as
+    ``input_items`` lists them) and the whole conversation as chat messages (instructions aside),
+    which a response naming this one as ``previous_response_id`` continues."""
+
+    __tablename__ = "responses"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    request: Mapped[dict] = mapped_column(JSON)
+    response: Mapped[dict] = mapped_column(JSON)
+    input_items: Mapped[list] = mapped_column(JSON)
+    conversation: Mapped[list] = mapped_column(JSON)
