@@ -125,20 +125,25 @@ def report(name: str, results: list[dict[str, float]]) -> float:
     for label in ["create call", *MILESTONES]:
         values = [result[label] for result in rest if label in result]
         if values:
-            print(f"  {label:<18} {statistics.median(values):7.2f} s   (runs: {', '.join(f'{v:.2f}' for v in values)})")
+            runs = ", ".join(f"{value:.2f}" for value in values)
+            print(f"  {label:<18} {statistics.median(values):7.2f} s   (runs: {runs})")
     return statistics.median(result["first step"] for result in rest)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=3, help="timed jobs per run (after one warm-up job)")
-    parser.add_argument("--data-dir", type=Path, help="a data dir to reuse (the built-in model converted once)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="a data dir to reuse (the built-in model converted once)"
+    )
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="openft-startup-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     training_file = chat_file(data_dir / "startup.jsonl")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
-    baseline = report("cold trainer per job (OPENFT_STANDBY_TRAINERS=0)", run(data_dir, 0, args.jobs, training_file))
+    baseline = report(
+        "cold trainer per job (OPENFT_STANDBY_TRAINERS=0)", run(data_dir, 0, args.jobs, training_file)
+    )
     ours = report("standby trainer (default)", run(data_dir, 1, args.jobs, training_file))
     print(f"create to first step: {baseline:.2f} s -> {ours:.2f} s, {baseline / ours:.2f}x faster")
 
