@@ -17,7 +17,8 @@ apiload_minimal: dropped and created). The load generator is one asyncio process
 httpx client (one keep-alive connection) per simulated client, sharing the CPU with the server.
 Each client first runs one untimed round (warm-up), then ``--rounds`` timed ones. Printed: median,
 p95 and p99 per operation for both, and openft / minimal. ``--py-spy FILE`` records the openft
-server with py-spy (collapsed stacks, text) while the timed rounds run.
+server with py-spy from its warm-up on: collapsed stacks (text) of the thread holding the GIL,
+where its Python CPU time goes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -136,17 +138,20 @@ def fresh_database(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def start_server(side: str, database_url: str, data_dir: Path, port: int, py_spy: str | None):
+def start_server(side: str, database_url: str, data_dir: Path, port: int):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OPENFT_EMBEDDED_WORKER": "false"}
     common = ["--port", str(port), "--data-dir", str(data_dir), "--database-url", database_url]
     if side == "openft":
         command = [sys.executable, "-m", "openft", "serve", "--log-level", "warning", *common]
-        if py_spy:
-            spy = Path(sys.executable).with_name("py-spy")
-            command = [str(spy), "record", "-f", "raw", "-r", "250", "-o", py_spy, "--", *command]
     else:
         command = [sys.executable, __file__, "serve-minimal", *common]
-    return subprocess.Popen(command, env=env)
+    return subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+
+
+def start_py_spy(pid: int, output: str):
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "-p", str(pid), "-f", "raw", "-r", "100", "--gil", "-o", output]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 
 async def wait_healthy(base_url: str, process) -> None:
@@ -206,12 +211,18 @@ def run_side(side: str, args, work: Path) -> tuple[dict, float]:
     else:
         database_url = f"sqlite:///{data_dir / 'openft.db'}"
     port = free_port()
-    process = start_server(side, database_url, data_dir, port, args.py_spy if side == "openft" else None)
+    process = start_server(side, database_url, data_dir, port)
+    spy = None
     try:
         base_url = f"http://127.0.0.1:{port}"
         asyncio.run(wait_healthy(base_url, process))
+        if args.py_spy and side == "openft":
+            spy = start_py_spy(process.pid, args.py_spy)
         return asyncio.run(drive(base_url, args.clients, args.rounds))
     finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         process.terminate()
         process.wait(timeout=60)
 
