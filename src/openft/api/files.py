@@ -14,10 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from openft import ids
 from openft.api.deps import Caller, Svc
 from openft.api.multipart import receive_form
-from openft.api.objects import file_object
+from openft.api.objects import file_object, list_response
 from openft.errors import InvalidRequest, file_not_found
 from openft.schemas.files import UPLOAD_PURPOSES, FileDeleted, FileObject
-from openft.schemas.lists import cursor_list
 from openft.storage import first_non_jsonl_line
 from openft.store import files as file_store
 from openft.store.tables import FileRow
@@ -162,7 +161,7 @@ def list_files(
             limit=limit,
             ascending=order == "asc",
         )
-        return cursor_list([file_object(row) for row in page.items], page.has_more, with_ids=True)
+        return list_response([file_object(row) for row in page.items], page.has_more, with_ids=True)
 
 
 def _get(svc, caller, file_id: str) -> FileRow:

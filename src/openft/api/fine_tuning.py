@@ -8,11 +8,10 @@ from fastapi import APIRouter, Query, Request
 
 from openft import ids
 from openft.api.deps import Caller, Svc
-from openft.api.objects import checkpoint_object, event_object, job_object
+from openft.api.objects import checkpoint_object, event_object, job_object, list_response
 from openft.catalog import ModelUnavailable
 from openft.errors import InvalidRequest, job_not_found
 from openft.schemas.jobs import CreateJobRequest, FineTuningJob
-from openft.schemas.lists import cursor_list
 from openft.store import checkpoints as checkpoint_store
 from openft.store import events as event_store
 from openft.store import files as file_store
@@ -173,7 +172,7 @@ def list_jobs(
             metadata=filters,
             metadata_null=metadata_null,
         )
-        return cursor_list([job_object(row) for row in page.items], page.has_more, with_ids=False)
+        return list_response([job_object(row) for row in page.items], page.has_more, with_ids=False)
 
 
 def _job(session, caller, job_id: str) -> JobRow:
@@ -225,7 +224,7 @@ def list_events(
     with svc.db.read() as session:
         job = _job(session, caller, job_id)
         page = event_store.list_events(session, job=job, after=after, limit=limit)
-        return cursor_list([event_object(row) for row in page.items], page.has_more, with_ids=False)
+        return list_response([event_object(row) for row in page.items], page.has_more, with_ids=False)
 
 
 @router.get("/jobs/{job_id}/checkpoints")
@@ -235,6 +234,6 @@ def list_checkpoints(
     with svc.db.read() as session:
         job = _job(session, caller, job_id)
         page = checkpoint_store.list_checkpoints(session, job=job, after=after, limit=limit)
-        return cursor_list(
+        return list_response(
             [checkpoint_object(row, job.id) for row in page.items], page.has_more, with_ids=True
         )
