@@ -16,9 +16,10 @@ With a PostgreSQL URL each side gets a fresh database on that server (apiload_op
 apiload_minimal: dropped and created). The load generator is one asyncio process here, one
 httpx client (one keep-alive connection) per simulated client, sharing the CPU with the server.
 Each client first runs one untimed round (warm-up), then ``--rounds`` timed ones. Printed: median,
-p95 and p99 per operation for both, and openft / minimal. ``--py-spy FILE`` records the openft
-server with py-spy from its warm-up on: collapsed stacks (text) of the thread holding the GIL,
-where its Python CPU time goes.
+p95 and p99 per operation for both, and openft / minimal; throughput; and the server process's CPU
+time per round (from /proc), which the other tenants of a shared machine disturb much less.
+``--py-spy FILE`` records the openft server with py-spy from its warm-up on: collapsed stacks
+(text) of the thread holding the GIL, where its Python CPU time goes.
 """
 
 from __future__ import annotations
@@ -119,6 +120,12 @@ def serve_minimal(args) -> None:
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): less noisy than latency here."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -187,7 +194,7 @@ async def one_round(client, timings: dict | None) -> None:
     await timed("list jobs", client.get("/v1/fine_tuning/jobs", params={"limit": 20}))
 
 
-async def drive(base_url: str, clients: int, rounds: int) -> tuple[dict, float]:
+async def drive(base_url: str, clients: int, rounds: int, pid: int) -> tuple[dict, float, float]:
     import httpx
 
     timings: dict[str, list[float]] = defaultdict(list)
@@ -198,12 +205,12 @@ async def drive(base_url: str, clients: int, rounds: int) -> tuple[dict, float]:
                 await one_round(client, timings if timed else None)
 
     await asyncio.gather(*(one_client(False, 1) for _ in range(clients)))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds(pid)
     await asyncio.gather(*(one_client(True, rounds) for _ in range(clients)))
-    return timings, time.perf_counter() - start
+    return timings, time.perf_counter() - start, cpu_seconds(pid) - cpu
 
 
-def run_side(side: str, args, work: Path) -> tuple[dict, float]:
+def run_side(side: str, args, work: Path) -> tuple[dict, float, float]:
     data_dir = work / side
     data_dir.mkdir()
     if args.database_url:
@@ -218,7 +225,7 @@ def run_side(side: str, args, work: Path) -> tuple[dict, float]:
         asyncio.run(wait_healthy(base_url, process))
         if args.py_spy and side == "openft":
             spy = start_py_spy(process.pid, args.py_spy)
-        return asyncio.run(drive(base_url, args.clients, args.rounds))
+        return asyncio.run(drive(base_url, args.clients, args.rounds, process.pid))
     finally:
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -237,16 +244,21 @@ def report(results: dict, args) -> None:
     print(f"{backend}, {args.clients} concurrent clients x {args.rounds} rounds (after 1 warm-up round)")
     print(f"{'':28} {'median ms':>10} {'p95 ms':>8} {'p99 ms':>8}")
     for operation in OPERATIONS:
-        rows = {side: quantiles(timings[operation]) for side, (timings, _) in results.items()}
+        rows = {side: quantiles(timings[operation]) for side, (timings, _, _) in results.items()}
         for side, (median, p95, p99) in rows.items():
             print(f"{operation + ': ' + side:28} {median:10.1f} {p95:8.1f} {p99:8.1f}")
         ratio = [o / m for o, m in zip(rows["openft"], rows["minimal"], strict=True)]
         print(f"  ratio openft/minimal: median {ratio[0]:.2f}x, p95 {ratio[1]:.2f}x, p99 {ratio[2]:.2f}x")
     requests = args.clients * args.rounds * len(OPERATIONS)
-    rates = {side: requests / seconds for side, (_, seconds) in results.items()}
+    rates = {side: requests / seconds for side, (_, seconds, _) in results.items()}
     print(
         f"throughput: openft {rates['openft']:.0f} req/s, minimal {rates['minimal']:.0f} req/s, "
         f"ratio {rates['openft'] / rates['minimal']:.2f}x"
+    )
+    cpu = {side: 1000 * seconds / (requests / len(OPERATIONS)) for side, (_, _, seconds) in results.items()}
+    print(
+        f"server CPU per round (upload + create + list, validation included): openft {cpu['openft']:.1f} ms, "
+        f"minimal {cpu['minimal']:.1f} ms, ratio {cpu['openft'] / cpu['minimal']:.2f}x"
     )
 
 
