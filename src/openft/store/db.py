@@ -27,9 +27,16 @@ class DatabaseUnavailable(Exception):
     """The database cannot be used now; the message says why."""
 
 
+# The API runs up to 40 sync handlers at once (anyio's default thread pool), plus the validation stage
+# and the embedded worker: a pool that keeps fewer connections closes the extra ones as they come
+# back and opens them again under the next burst, a new PostgreSQL backend (a process) each time.
+# Connections are opened on demand only: an idle worker process holds one or two.
+POOL_SIZE, MAX_OVERFLOW = 40, 10
+
+
 def _make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
