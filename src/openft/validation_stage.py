@@ -111,15 +111,15 @@ def validate_job(settings: Settings, db: Database, storage: Storage, job: JobRow
 
 
 def validate_pending(settings: Settings, db: Database, storage: Storage) -> int:
+    """The pending jobs are read in one query; a job that leaves validation meanwhile is caught
+    where the outcome is stored (a conditional transition)."""
     with db.read() as session:
-        pending = job_store.job_ids_in_status(session, status=VALIDATING)
-    for job_id in pending:
-        with db.read() as session:
-            job = job_store.require_job(session, job_id=job_id)
+        pending = job_store.jobs_in_status(session, status=VALIDATING)
+    for job in pending:
         try:
             validate_job(settings, db, storage, job)
         except Exception:  # the outcome could not be stored: the database itself is failing
-            log.exception("recording the validation of job %s failed", job_id)
+            log.exception("recording the validation of job %s failed", job.id)
     return len(pending)
 
 
