@@ -98,6 +98,21 @@ def save_file(
         raise
 
 
+def _check_and_save(svc, caller, received, purpose: str, expires_at: int | None, created_at: int) -> FileRow:
+    """The blocking part of an upload, in one thread-pool hop."""
+    check_jsonl(received.path, purpose)
+    return save_file(
+        svc,
+        caller,
+        temp=received.path,
+        filename=received.filename,
+        size=received.size,
+        purpose=purpose,
+        expires_at=expires_at,
+        created_at=created_at,
+    )
+
+
 @router.post("/files", response_model=FileObject)
 async def create_file(request: Request, svc: Svc, caller: Caller):
     form = await receive_form(
@@ -125,18 +140,7 @@ async def create_file(request: Request, svc: Svc, caller: Caller):
             )
         created_at = ids.now()
         expires_at = _expiry(form.fields, created_at, purpose)
-        await run_in_threadpool(check_jsonl, received.path, purpose)
-        row = await run_in_threadpool(
-            save_file,
-            svc,
-            caller,
-            temp=received.path,
-            filename=received.filename,
-            size=received.size,
-            purpose=purpose,
-            expires_at=expires_at,
-            created_at=created_at,
-        )
+        row = await run_in_threadpool(_check_and_save, svc, caller, received, purpose, expires_at, created_at)
     finally:
         for leftover in form.files.values():
             svc.storage.discard(leftover.path)
