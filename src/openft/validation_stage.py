@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from openft.config import Settings
@@ -110,15 +111,15 @@ def validate_job(settings: Settings, db: Database, storage: Storage, job: JobRow
 
 
 def validate_pending(settings: Settings, db: Database, storage: Storage) -> int:
+    """The pending jobs are read in one query; a job that leaves validation meanwhile is caught
+    where the outcome is stored (a conditional transition)."""
     with db.read() as session:
-        pending = job_store.job_ids_in_status(session, status=VALIDATING)
-    for job_id in pending:
-        with db.read() as session:
-            job = job_store.require_job(session, job_id=job_id)
+        pending = job_store.jobs_in_status(session, status=VALIDATING)
+    for job in pending:
         try:
             validate_job(settings, db, storage, job)
         except Exception:  # the outcome could not be stored: the database itself is failing
-            log.exception("recording the validation of job %s failed", job_id)
+            log.exception("recording the validation of job %s failed", job.id)
     return len(pending)
 
 
@@ -132,7 +133,8 @@ def _missing_file(file_id: str, role: str) -> JobFileError:
 
 class ValidationThread:
     """Validates pending jobs when woken (after a create) and every ``poll_seconds`` anyway;
-    removes expired files on the same beat."""
+    removes expired files on its own beat, every ``poll_seconds``: not on each wake, where under a
+    burst of creates it would take the database's write lock once per job for nothing."""
 
     def __init__(self, settings: Settings, db: Database, storage: Storage):
         self.settings, self.db, self.storage = settings, db, storage
@@ -153,11 +155,14 @@ class ValidationThread:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        next_sweep = time.monotonic()
         while not self._stop.is_set():
             self._wake.clear()
             try:
                 validate_pending(self.settings, self.db, self.storage)
-                remove_expired(self.db, self.storage)
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.poll_seconds
+                    remove_expired(self.db, self.storage)
             except Exception:
                 log.exception("validation pass failed")
             self._wake.wait(self.poll_seconds)

@@ -33,7 +33,8 @@ class Services:
                 raise model_not_found(name) from None
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Async for the reason authenticate is: no thread-pool hop to read an attribute."""
     return request.app.state.services
 
 

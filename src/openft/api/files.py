@@ -14,10 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from openft import ids
 from openft.api.deps import Caller, Svc
 from openft.api.multipart import receive_form
-from openft.api.objects import file_object
+from openft.api.objects import file_object, list_response
 from openft.errors import InvalidRequest, file_not_found
 from openft.schemas.files import UPLOAD_PURPOSES, FileDeleted, FileObject
-from openft.schemas.lists import cursor_list
 from openft.storage import first_non_jsonl_line
 from openft.store import files as file_store
 from openft.store.tables import FileRow
@@ -99,6 +98,21 @@ def save_file(
         raise
 
 
+def _check_and_save(svc, caller, received, purpose: str, expires_at: int | None, created_at: int) -> FileRow:
+    """The blocking part of an upload, in one thread-pool hop."""
+    check_jsonl(received.path, purpose)
+    return save_file(
+        svc,
+        caller,
+        temp=received.path,
+        filename=received.filename,
+        size=received.size,
+        purpose=purpose,
+        expires_at=expires_at,
+        created_at=created_at,
+    )
+
+
 @router.post("/files", response_model=FileObject)
 async def create_file(request: Request, svc: Svc, caller: Caller):
     form = await receive_form(
@@ -126,18 +140,7 @@ async def create_file(request: Request, svc: Svc, caller: Caller):
             )
         created_at = ids.now()
         expires_at = _expiry(form.fields, created_at, purpose)
-        await run_in_threadpool(check_jsonl, received.path, purpose)
-        row = await run_in_threadpool(
-            save_file,
-            svc,
-            caller,
-            temp=received.path,
-            filename=received.filename,
-            size=received.size,
-            purpose=purpose,
-            expires_at=expires_at,
-            created_at=created_at,
-        )
+        row = await run_in_threadpool(_check_and_save, svc, caller, received, purpose, expires_at, created_at)
     finally:
         for leftover in form.files.values():
             svc.storage.discard(leftover.path)
@@ -162,7 +165,7 @@ def list_files(
             limit=limit,
             ascending=order == "asc",
         )
-        return cursor_list([file_object(row) for row in page.items], page.has_more, with_ids=True)
+        return list_response([file_object(row) for row in page.items], page.has_more, with_ids=True)
 
 
 def _get(svc, caller, file_id: str) -> FileRow:

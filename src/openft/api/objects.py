@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
 from openft.schemas.files import FileObject, Upload, UploadPart
 from openft.schemas.jobs import FineTuningJob, JobCheckpoint, JobError, JobEvent
+from openft.schemas.lists import cursor_list
 from openft.schemas.models import Model
 from openft.schemas.permissions import CheckpointPermission
 from openft.store.tables import (
@@ -18,6 +23,12 @@ from openft.store.tables import (
 )
 
 TOP_LEVEL_HYPERPARAMETERS = ("batch_size", "learning_rate_multiplier", "n_epochs")
+
+
+def list_response(items: list[Any], has_more: bool, *, with_ids: bool) -> JSONResponse:
+    """A list envelope as the response itself: its items are dumped to JSON values already, so
+    FastAPI's jsonable_encoder need not walk the page again (the same bytes, a fraction of the CPU)."""
+    return JSONResponse(cursor_list(items, has_more, with_ids=with_ids))
 
 
 def file_object(row: FileRow) -> FileObject:

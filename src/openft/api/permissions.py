@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 from openft import ids
 from openft.api.auth import Principal, organization_projects
 from openft.api.deps import Caller, Services, Svc
-from openft.api.objects import permission_object
+from openft.api.objects import list_response, permission_object
 from openft.errors import InvalidRequest, NotFound
-from openft.schemas.lists import cursor_list
 from openft.schemas.permissions import CheckpointPermissionDeleted, CreatePermissionRequest, PermissionOrder
 from openft.store import models as model_store
 from openft.store import permissions as permission_store
@@ -66,7 +65,7 @@ def create_permissions(
             session, model=model, project_ids=body.project_ids, now=ids.now()
         )
         created = [permission_object(row) for row in rows]
-    return cursor_list(created, False, with_ids=True)
+    return list_response(created, False, with_ids=True)
 
 
 @router.get(PERMISSIONS)
@@ -89,7 +88,7 @@ def list_permissions(
             limit=limit,
             ascending=order == "ascending",
         )
-        return cursor_list([permission_object(row) for row in page.items], page.has_more, with_ids=True)
+        return list_response([permission_object(row) for row in page.items], page.has_more, with_ids=True)
 
 
 @router.delete(PERMISSIONS + "/{permission_id}", response_model=CheckpointPermissionDeleted)

@@ -9,10 +9,11 @@ turns unwritable in the microseconds between that check and the transaction is n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
@@ -26,9 +27,16 @@ class DatabaseUnavailable(Exception):
     """The database cannot be used now; the message says why."""
 
 
+# The API runs up to 40 sync handlers at once (anyio's default thread pool), plus the validation stage
+# and the embedded worker: a pool that keeps fewer connections closes the extra ones as they come
+# back and opens them again under the next burst, a new PostgreSQL backend (a process) each time.
+# Connections are opened on demand only: an idle worker process holds one or two.
+POOL_SIZE, MAX_OVERFLOW = 40, 10
+
+
 def _make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -60,7 +68,12 @@ def _sqlite_files(url: str) -> list[Path]:
 
 
 class Database:
-    """One per process. ``read()`` and ``write()`` open a transaction that commits on success."""
+    """One per process. ``read()`` and ``write()`` open a transaction that commits on success.
+
+    On SQLite the writers of this process also queue on one lock before BEGIN IMMEDIATE: SQLite
+    itself makes a blocked writer poll, sleeping up to 100 ms between tries, so under a burst of
+    writes the lock sits free while its waiters sleep. Writers in other processes (a standalone
+    worker, a training process) still wait on SQLite's busy timeout, as before."""
 
     def __init__(self, url: str):
         self.url = url
@@ -72,6 +85,8 @@ class Database:
         )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(write_engine, expire_on_commit=False)
+        # Re-entrant: a write opened inside another write waits on SQLite's busy timeout, as it did.
+        self._write_lock = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
 
     def files_problem(self) -> str | None:
         """Why SQLite could not write its files (checked without opening them), or None."""
@@ -101,16 +116,16 @@ class Database:
         if reason is not None:
             raise DatabaseUnavailable(reason)
 
-    @contextmanager
+    @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         self._check()
         with self._reader() as session, session.begin():
             yield session
 
-    @contextmanager
+    @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         self._check()
-        with self._writer() as session, session.begin():
+        with self._write_lock, self._writer() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

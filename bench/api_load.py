@@ -1,0 +1,291 @@
+"""The API under load: 50 concurrent clients upload a small file, create a job on it and list jobs,
+against the real openft server and against a minimal FastAPI + SQLAlchemy app doing the same
+inserts, both in subprocesses, in one run.
+
+    .venv/bin/python bench/api_load.py [--clients 50 --rounds 10]
+    .venv/bin/python bench/api_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/apiload
+
+openft runs as `openft serve` does (uvicorn, one process, its validation stage validating each new
+job), with the embedded worker off (OPENFT_EMBEDDED_WORKER=false) so no training takes the CPU:
+jobs stay queued once validated. The baseline is what one writes by hand: sync endpoints on one
+uvicorn process, a session per request, a `files` row (bytes written to disk) and a `jobs` row
+(JSON method column) inserted, the newest 20 jobs listed; on SQLite the same WAL/synchronous=NORMAL
+pragmas, on PostgreSQL the same pool as openft's (40 connections kept, 10 more on demand: with the
+10 + 20 openft had before, both sides closed and reopened connections all through a run). It
+validates nothing and writes no events.
+
+With a PostgreSQL URL each side gets a fresh database on that server (apiload_openft,
+apiload_minimal: dropped and created). The load generator is one asyncio process here, one
+httpx client (one keep-alive connection) per simulated client, sharing the CPU with the server.
+Each client first runs one untimed round (warm-up), then ``--rounds`` timed ones. Printed: median,
+p95 and p99 per operation for both, and openft / minimal; throughput; and the server process's CPU
+time per round (from /proc), which the other tenants of a shared machine disturb much less.
+``--py-spy FILE`` records the openft server with py-spy from its warm-up on: collapsed stacks
+(text) of the thread holding the GIL, where its Python CPU time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from fastapi import Form, UploadFile  # at module level: the endpoints' annotations are resolved here
+
+ROOT = Path(__file__).resolve().parents[1]
+OPERATIONS = ("upload file", "create job", "list jobs")
+EXAMPLE = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}
+TRAINING_BYTES = ("\n".join(json.dumps(EXAMPLE) for _ in range(10)) + "\n").encode()
+
+
+def minimal_app(database_url: str, data_dir: Path):
+    """The baseline: FastAPI + SQLAlchemy, the inserts and the list, nothing else."""
+    from fastapi import FastAPI
+    from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, insert, select
+
+    engine = _baseline_engine(database_url)
+    metadata = MetaData()
+    files = Table(
+        "files", metadata, Column("pk", Integer, primary_key=True), Column("id", String(64), unique=True),
+        Column("project_id", String(64)), Column("filename", String(1024)), Column("purpose", String(32)),
+        Column("bytes", BigInteger), Column("created_at", BigInteger), Column("path", String(1024)),
+    )  # fmt: skip
+    jobs = Table(
+        "jobs", metadata, Column("pk", Integer, primary_key=True), Column("id", String(64), unique=True),
+        Column("project_id", String(64), index=True), Column("created_at", BigInteger),
+        Column("model", String(512)), Column("status", String(32)), Column("training_file", String(64)),
+        Column("method", JSON),
+    )  # fmt: skip
+    metadata.create_all(engine)
+    app = FastAPI()
+    app.add_api_route("/health", lambda: {"status": "ok"})
+
+    @app.post("/v1/files")
+    def create_file(file: UploadFile, purpose: str = Form()):
+        file_id, content = "file-" + os.urandom(12).hex(), file.file.read()
+        (data_dir / file_id).write_bytes(content)
+        row = {"id": file_id, "project_id": "proj", "filename": file.filename, "purpose": purpose,
+               "bytes": len(content), "created_at": int(time.time()), "path": file_id}  # fmt: skip
+        with engine.begin() as connection:
+            connection.execute(insert(files).values(**row))
+        return {"object": "file", **row}
+
+    @app.post("/v1/fine_tuning/jobs")
+    def create_job(body: dict):
+        row = {"id": "ftjob-" + os.urandom(12).hex(), "project_id": "proj", "created_at": int(time.time()),
+               "model": body["model"], "status": "validating_files", "training_file": body["training_file"],
+               "method": {"type": "supervised", "supervised": {"hyperparameters": {}}}}  # fmt: skip
+        with engine.begin() as connection:
+            connection.execute(insert(jobs).values(**row))
+        return {"object": "fine_tuning.job", **row}
+
+    @app.get("/v1/fine_tuning/jobs")
+    def list_jobs(limit: int = 20):
+        query = select(jobs).where(jobs.c.project_id == "proj").order_by(jobs.c.pk.desc()).limit(limit + 1)
+        with engine.begin() as connection:
+            rows = [dict(row._mapping) for row in connection.execute(query)]
+        return {"object": "list", "data": rows[:limit], "has_more": len(rows) > limit}
+
+    return app
+
+
+def _baseline_engine(url: str):
+    from sqlalchemy import create_engine, event
+
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=40, max_overflow=10)  # as openft
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _record) -> None:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+
+    return engine
+
+
+def serve_minimal(args) -> None:
+    import uvicorn
+
+    app = minimal_app(args.database_url, Path(args.data_dir))
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): less noisy than latency here."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A new, empty PostgreSQL database ``name`` on the server of ``server_url``; its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def start_server(side: str, database_url: str, data_dir: Path, port: int):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OPENFT_EMBEDDED_WORKER": "false"}
+    common = ["--port", str(port), "--data-dir", str(data_dir), "--database-url", database_url]
+    if side == "openft":
+        command = [sys.executable, "-m", "openft", "serve", "--log-level", "warning", *common]
+    else:
+        command = [sys.executable, __file__, "serve-minimal", *common]
+    return subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+
+
+def start_py_spy(pid: int, output: str):
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "-p", str(pid), "-f", "raw", "-r", "100", "--gil", "-o", output]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+
+async def wait_healthy(base_url: str, process) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with {process.returncode}")
+            try:
+                if (await client.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not answer /health within 60 s")
+
+
+async def one_round(client, timings: dict | None) -> None:
+    async def timed(name: str, request):
+        start = time.perf_counter()
+        response = await request
+        if response.status_code != 200:
+            raise RuntimeError(f"{name}: {response.status_code} {response.text[:300]}")
+        if timings is not None:
+            timings[name].append(time.perf_counter() - start)
+        return response.json()
+
+    files = {"file": ("train.jsonl", TRAINING_BYTES, "application/jsonl")}
+    file = await timed("upload file", client.post("/v1/files", files=files, data={"purpose": "fine-tune"}))
+    body = {"model": "gpt-4o-mini", "training_file": file["id"]}
+    await timed("create job", client.post("/v1/fine_tuning/jobs", json=body))
+    await timed("list jobs", client.get("/v1/fine_tuning/jobs", params={"limit": 20}))
+
+
+async def drive(base_url: str, clients: int, rounds: int, pid: int) -> tuple[dict, float, float]:
+    import httpx
+
+    timings: dict[str, list[float]] = defaultdict(list)
+
+    async def one_client(timed: bool, count: int) -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+            for _ in range(count):
+                await one_round(client, timings if timed else None)
+
+    await asyncio.gather(*(one_client(False, 1) for _ in range(clients)))
+    start, cpu = time.perf_counter(), cpu_seconds(pid)
+    await asyncio.gather(*(one_client(True, rounds) for _ in range(clients)))
+    return timings, time.perf_counter() - start, cpu_seconds(pid) - cpu
+
+
+def run_side(side: str, args, work: Path) -> tuple[dict, float, float]:
+    data_dir = work / side
+    data_dir.mkdir()
+    if args.database_url:
+        database_url = fresh_database(args.database_url, f"apiload_{side}")
+    else:
+        database_url = f"sqlite:///{data_dir / 'openft.db'}"
+    port = free_port()
+    process = start_server(side, database_url, data_dir, port)
+    spy = None
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        asyncio.run(wait_healthy(base_url, process))
+        if args.py_spy and side == "openft":
+            spy = start_py_spy(process.pid, args.py_spy)
+        return asyncio.run(drive(base_url, args.clients, args.rounds, process.pid))
+    finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def quantiles(samples: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return statistics.median(samples) * 1000, cuts[94] * 1000, cuts[98] * 1000
+
+
+def report(results: dict, args) -> None:
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"{backend}, {args.clients} concurrent clients x {args.rounds} rounds (after 1 warm-up round)")
+    print(f"{'':28} {'median ms':>10} {'p95 ms':>8} {'p99 ms':>8}")
+    for operation in OPERATIONS:
+        rows = {side: quantiles(timings[operation]) for side, (timings, _, _) in results.items()}
+        for side, (median, p95, p99) in rows.items():
+            print(f"{operation + ': ' + side:28} {median:10.1f} {p95:8.1f} {p99:8.1f}")
+        ratio = [o / m for o, m in zip(rows["openft"], rows["minimal"], strict=True)]
+        print(f"  ratio openft/minimal: median {ratio[0]:.2f}x, p95 {ratio[1]:.2f}x, p99 {ratio[2]:.2f}x")
+    requests = args.clients * args.rounds * len(OPERATIONS)
+    rates = {side: requests / seconds for side, (_, seconds, _) in results.items()}
+    print(
+        f"throughput: openft {rates['openft']:.0f} req/s, minimal {rates['minimal']:.0f} req/s, "
+        f"ratio {rates['openft'] / rates['minimal']:.2f}x"
+    )
+    cpu = {side: 1000 * seconds / (requests / len(OPERATIONS)) for side, (_, _, seconds) in results.items()}
+    print(
+        f"server CPU per round (upload + create + list, validation included): openft {cpu['openft']:.1f} ms, "
+        f"minimal {cpu['minimal']:.1f} ms, ratio {cpu['openft'] / cpu['minimal']:.2f}x"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "serve-minimal"])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite files)")
+    parser.add_argument("--py-spy", help="record the openft server's stacks into this file")
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mode == "serve-minimal":
+        serve_minimal(args)
+        return
+    print(
+        f"# {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
+    )
+    print(f"# load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="openft-apiload-") as work:
+        results = {side: run_side(side, args, Path(work)) for side in ("minimal", "openft")}
+    print(f"# load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    report(results, args)
+
+
+if __name__ == "__main__":
+    main()
