@@ -12,7 +12,7 @@ import pytest
 
 from support.clients import sync_client
 from support.data import chat_rows, upload, wait_for_status
-from support.processes import OpenftProcess, alive, openft_env, wait_for_standby, wait_until_gone
+from support.processes import OpenftProcess, openft_env, wait_for_standby, wait_until_gone
 
 pytestmark = pytest.mark.train
 SFT = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 1, "batch_size": 5}}}
@@ -27,60 +27,56 @@ def wait_for_trainer(worker: OpenftProcess, timeout: float = 120) -> int:
     return trainer
 
 
-def test_the_next_job_trains_in_the_standby_trainer_and_another_takes_its_place(
-    make_server, tiny_base_models
-):
+@pytest.fixture
+def server_and_worker(make_server, tiny_base_models):
+    """(an API server, and a real `openft worker` on its database and data dir)."""
     server = make_server(base_models=tiny_base_models, model_aliases={}, embedded_worker=False)
     data_dir = server.settings.data_dir
     worker = OpenftProcess("worker", openft_env(data_dir, tiny_base_models), data_dir / "worker.log")
     try:
-        (standby,) = wait_for_standby(worker)
-        with sync_client(server.url) as client:
-            job = client.fine_tuning.jobs.create(
-                model="tiny", training_file=upload(client, chat_rows(10)), method=SFT
-            )
-            assert wait_for_trainer(worker) == standby  # the process started ahead runs the job
-            (replacement,) = wait_for_standby(worker)
-            assert replacement != standby
-            done = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=300)
-            assert done.status == "succeeded", done.error
-            events = [e.message for e in client.fine_tuning.jobs.list_events(job.id, limit=100)]
-            assert any(m.startswith("Loading the training libraries: done in 0.") for m in events)
-        assert "train_runtime" in (data_dir / "jobs" / job.id / "train.log").read_text()  # its output
-        wait_until_gone(standby, timeout=60)  # used once: it exits with its job
-        assert worker.standby() == [replacement]
+        yield server, worker
     finally:
         worker.stop()
 
 
-def test_a_job_trains_when_its_standby_trainer_died(make_server, tiny_base_models):
-    server = make_server(base_models=tiny_base_models, model_aliases={}, embedded_worker=False)
-    data_dir = server.settings.data_dir
-    worker = OpenftProcess("worker", openft_env(data_dir, tiny_base_models), data_dir / "worker.log")
-    try:
-        (standby,) = wait_for_standby(worker)
-        worker_pid = worker.process.pid
-        os.kill(standby, signal.SIGKILL)
-        with sync_client(server.url) as client:
-            job = client.fine_tuning.jobs.create(
-                model="tiny", training_file=upload(client, chat_rows(10)), method=SFT
-            )
-            assert wait_for_trainer(worker) != standby
-            done = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=300)
-            assert done.status == "succeeded", done.error
-        assert alive(worker_pid)
-    finally:
-        worker.stop()
+def train_one_job(server, worker: OpenftProcess) -> tuple[str, int]:
+    """(job id, its trainer's pid) of a small SFT job that succeeded."""
+    with sync_client(server.url) as client:
+        job = client.fine_tuning.jobs.create(
+            model="tiny", training_file=upload(client, chat_rows(10)), method=SFT
+        )
+        trainer = wait_for_trainer(worker)
+        done = wait_for_status(client, job.id, {"succeeded", "failed"}, timeout=300)
+        assert done.status == "succeeded", done.error
+    return job.id, trainer
 
 
-def test_a_stopped_worker_leaves_no_standby_trainer(make_server, tiny_base_models):
-    server = make_server(base_models=tiny_base_models, model_aliases={}, embedded_worker=False)
-    data_dir = server.settings.data_dir
-    worker = OpenftProcess("worker", openft_env(data_dir, tiny_base_models), data_dir / "worker.log")
-    try:
-        (standby,) = wait_for_standby(worker)
-        worker.signal(signal.SIGTERM)
-        assert worker.wait(timeout=60) == 0
-        wait_until_gone(standby, timeout=10)
-    finally:
-        worker.stop()
+def test_the_next_job_trains_in_the_standby_trainer_and_another_takes_its_place(server_and_worker):
+    server, worker = server_and_worker
+    (standby,) = wait_for_standby(worker)
+    job_id, trainer = train_one_job(server, worker)
+    assert trainer == standby  # the process started ahead ran the job
+    with sync_client(server.url) as client:
+        events = [e.message for e in client.fine_tuning.jobs.list_events(job_id, limit=100)]
+    assert any(m.startswith("Loading the training libraries: done in 0.") for m in events)
+    log = server.settings.data_dir / "jobs" / job_id / "train.log"
+    assert "train_runtime" in log.read_text()  # the Trainer's output went to the job's log
+    wait_until_gone(standby, timeout=60)  # used once: it exits with its job
+    (replacement,) = worker.standby()
+    assert replacement != standby
+
+
+def test_a_job_trains_when_its_standby_trainer_died(server_and_worker):
+    server, worker = server_and_worker
+    (standby,) = wait_for_standby(worker)
+    os.kill(standby, signal.SIGKILL)
+    _, trainer = train_one_job(server, worker)
+    assert trainer != standby and worker.process.poll() is None
+
+
+def test_a_stopped_worker_leaves_no_standby_trainer(server_and_worker):
+    _, worker = server_and_worker
+    (standby,) = wait_for_standby(worker)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0
+    wait_until_gone(standby, timeout=10)
