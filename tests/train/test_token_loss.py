@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from openft.lm.loading import load_model_and_tokenizer
 from openft.train.collator import Collator
 from openft.train.data import IGNORE_INDEX, tokenize_rows
-from openft.train.token_loss import labelled_loss
+from openft.train.micro_batches import row_groups, take_rows
+from openft.train.token_loss import compact_fused_head, labelled_loss
 
 pytestmark = pytest.mark.train
 
@@ -75,3 +76,35 @@ def test_the_loss_of_a_lora_model_is_its_padded_loss(batch):
     assert torch.allclose(
         labelled_loss(peft_model, inputs).loss, padded_loss(peft_model, inputs)[0], rtol=1e-5
     )
+
+
+def test_micro_batches_give_the_batch_loss_and_gradients(batch):
+    model, inputs = batch
+    full = labelled_loss(model, inputs)
+    full.loss.backward()
+    expected_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+
+    lengths = inputs["attention_mask"].sum(dim=1).tolist()
+    groups = row_groups(lengths, token_budget=2 * min(lengths))
+    assert len(groups) > 1 and sorted(row for rows in groups for row in rows) == list(range(len(lengths)))
+    for rows in groups:
+        labelled_loss(model, take_rows(inputs, rows), num_items_in_batch=full.tokens).loss.backward()
+    for got, want in zip((p.grad for p in model.parameters()), expected_grads):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_the_compact_fused_head_gives_trls_fused_outputs(batch):
+    from trl.trainer.utils import add_fused_lm_head
+
+    model, inputs = batch
+    add_fused_lm_head(model, outputs=("log_probs", "entropy", "mean_logits", "is_top1"))
+    arguments = dict(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+    expected = model(**arguments, labels=inputs["labels"], fused_lm_head=True)
+    compact_fused_head(model)
+    got = model(**arguments, labels=inputs["labels"], fused_lm_head=True)
+    assert torch.equal(got.label_mask, expected.label_mask)
+    for name in ("log_probs", "entropy", "mean_logits"):
+        assert torch.allclose(getattr(got, name), getattr(expected, name), rtol=1e-4, atol=1e-5), name
+    assert torch.equal(got.is_top1.bool(), expected.is_top1.bool())
+    assert torch.allclose(got.loss, expected.loss, rtol=1e-5)

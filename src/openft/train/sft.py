@@ -10,6 +10,7 @@ shared with DPO live in run.py.
 """
 
 from functools import partial
+from typing import Any
 
 from trl import SFTConfig, SFTTrainer
 
@@ -19,22 +20,26 @@ from openft.train.buckets import LengthBuckets
 from openft.train.collator import Collator
 from openft.train.data import tokenize_rows
 from openft.train.evaluation import TokenScorer, Validator
+from openft.train.micro_batches import TOKEN_BUDGET, MicroBatchSteps
 from openft.train.reporter import Reporter
 from openft.train.spec import TrainResult, TrainSpec
 from openft.train.token_loss import labelled_loss, plain_head
 
 
-class SFTTrainerOnLabels(SFTTrainer):
-    """SFTTrainer drawing length-bucketed batches (buckets.py) and computing the head and loss only
-    on labelled tokens (token_loss.py); the figures it logs are TRL's."""
+class SFTTrainerOnLabels(MicroBatchSteps, SFTTrainer):
+    """SFTTrainer drawing length-bucketed batches (buckets.py), running them in micro-batches of a
+    token budget (micro_batches.py) and computing the head and loss only on labelled tokens
+    (token_loss.py); the figures it logs are TRL's."""
 
-    def _get_train_sampler(self, train_dataset=None):
-        dataset = self.train_dataset if train_dataset is None else train_dataset
+    def _get_train_sampler(self, train_dataset: Any = None) -> LengthBuckets:
+        dataset: Any = self.train_dataset if train_dataset is None else train_dataset
         lengths = [len(ids) for ids in dataset["input_ids"]]
         batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
         return LengthBuckets(lengths, batch_size=batch, seed=self.args.data_seed or self.args.seed)
 
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+    def compute_loss(
+        self, model: Any, inputs: dict, return_outputs: bool = False, num_items_in_batch: Any = None
+    ) -> Any:
         if return_outputs or not plain_head(model):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         result = labelled_loss(model, inputs, num_items_in_batch)
@@ -66,6 +71,7 @@ def train_sft(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         peft_config=run.peft_config(spec, model),
         callbacks=[callback],
     )
+    trainer.token_budget = TOKEN_BUDGET[run.numerics_of(spec).device]
     return run.train_to_end(trainer, callback, spec, tokenizer, lambda: train.n_tokens * spec.plan.n_epochs)
 
 

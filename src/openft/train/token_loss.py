@@ -52,3 +52,50 @@ def labelled_loss(model, inputs: dict, num_items_in_batch=None) -> TokenLoss:
     with torch.no_grad():
         correct = (logits.argmax(-1) == targets).sum()
     return TokenLoss(loss=total / divisor, tokens=tokens, correct=correct)
+
+
+def compact_fused_head(model) -> None:
+    """Make TRL's fused LM head (``model(..., labels=, fused_lm_head=True)``, installed by the
+    DPOTrainer) project only the labelled positions: TRL does so on Triton devices only, and
+    scores every position, padding and prompt included, elsewhere (a CPU). Same outputs:
+    per-token log-probabilities, entropy, mean logit and top-1 flags, zero where no label counts."""
+    from trl.trainer.utils import FusedCausalLMOutput
+
+    fused = model.forward
+
+    def forward(*args, fused_lm_head=False, labels=None, **kwargs):
+        if not fused_lm_head or not plain_head(model) or set(kwargs) - {*BACKBONE_INPUTS, "use_cache"}:
+            return fused(*args, fused_lm_head=fused_lm_head, labels=labels, **kwargs)
+        backbone = getattr(model, model.base_model_prefix)
+        hidden = backbone(**{k: v for k, v in kwargs.items() if k in BACKBONE_INPUTS}, use_cache=False)
+        shifted = labels[:, 1:].to(hidden.last_hidden_state.device)
+        scored = shifted != IGNORE_INDEX
+        logits = model.get_output_embeddings()(hidden.last_hidden_state[:, :-1][scored]).float()
+        log_softmax = logits.log_softmax(-1)
+        targets = shifted[scored]
+        picked = log_softmax.gather(-1, targets[:, None]).squeeze(-1)
+        with torch.no_grad():
+            extras = (
+                -(log_softmax.exp() * log_softmax).sum(-1),
+                logits.mean(-1),
+                logits.argmax(-1) == targets,
+            )
+
+        def spread(values):
+            return torch.zeros(scored.shape, dtype=values.dtype, device=values.device).masked_scatter(
+                scored, values
+            )
+
+        log_probs = spread(picked)
+        entropy, mean_logits, is_top1 = (spread(values) for values in extras)
+        loss = -picked.sum() / scored.sum().clamp(min=1)
+        return FusedCausalLMOutput(
+            loss=loss,
+            log_probs=log_probs,
+            entropy=entropy,
+            mean_logits=mean_logits,
+            is_top1=is_top1,
+            label_mask=scored,
+        )
+
+    model.forward = forward
