@@ -167,7 +167,7 @@ def run_baseline(args) -> None:
     print("BENCH " + json.dumps(figures), flush=True)
 
 
-def measured(command: list[str], env: dict) -> dict:
+def measured(command: list[str], env: dict, *, may_fail: bool = False) -> dict:
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output_chunks = []
@@ -176,6 +176,10 @@ def measured(command: list[str], env: dict) -> dict:
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     output = "".join(output_chunks)
+    if status != 0 and may_fail:  # a baseline that runs out of memory is a result too
+        killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
+        reason = "killed (out of memory)" if killed else f"failed (exit status {status >> 8})"
+        return {"failed": reason, "wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "output": output}
     if status != 0:
         raise SystemExit(f"{command} failed:\n{output[-4000:]}")
     return {"wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "output": output}
@@ -317,8 +321,10 @@ def main() -> None:
                 str(args.seed),
             ],
             dict(os.environ),
+            may_fail=True,
         )
-        run.update(json.loads(run["output"].split("BENCH ", 1)[1].splitlines()[0]))
+        if "failed" not in run:
+            run.update(json.loads(run["output"].split("BENCH ", 1)[1].splitlines()[0]))
         baselines[variant] = run
     ours, tokens = run_openft(args, data, data_dir, model_path)
 
@@ -353,6 +359,9 @@ def report(args, baselines: dict, ours: dict, tokens: int, model_path: Path) -> 
         ("openft job", ours),
     )
     for name, run in rows:
+        if "failed" in run:
+            print(f"{name:24}{run['failed']} after {run['wall']:.0f} s at {run['peak_rss_mb']:.0f} MB RSS")
+            continue
         rate = tokens / run["train_runtime"]
         print(
             f"{name:24}{rate:12.1f}{tokens / run['wall']:15.1f}"
@@ -361,6 +370,8 @@ def report(args, baselines: dict, ours: dict, tokens: int, model_path: Path) -> 
         )
     for variant, label in (("defaults", "TRL defaults"), ("matched", "TRL with openft's settings")):
         base = baselines[variant]
+        if "failed" in base:
+            continue
         print(
             f"ratio openft / {label}: train throughput {base['train_runtime'] / ours['train_runtime']:.2f}x, "
             f"process throughput {base['wall'] / ours['wall']:.2f}x, "
