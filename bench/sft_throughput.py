@@ -253,7 +253,7 @@ def n_parameters(model_path: Path) -> int:
     total = 0
     for path in sorted(Path(model_path).glob("*.safetensors")):
         with safe_open(str(path), framework="pt") as weights:
-            total += sum(math.prod(weights.get_slice(name).get_shape()) for name in weights)
+            total += sum(math.prod(weights.get_slice(name).get_shape()) for name in weights.keys())  # noqa: SIM118
     return total
 
 
@@ -336,6 +336,11 @@ def main() -> None:
         baselines[variant] = run
     ours, tokens = run_openft(args, data, data_dir, model_path)
 
+    for name, run in (*baselines.items(), ("openft", ours)):  # the raw figures, before any arithmetic
+        print(
+            "RUN "
+            + json.dumps({"run": name, "tokens": tokens, **{k: v for k, v in run.items() if k != "output"}})
+        )
     report(args, baselines, ours, tokens, model_path)
 
 
