@@ -353,7 +353,7 @@ def report(args, baselines: dict, ours: dict, tokens: int, model_path: Path) -> 
         else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
     )
     numerics = next((m for m in ours["events"] if m.startswith("Training on ")), "no numerics event")
-    dtype = "bfloat16" if "bfloat16" in numerics else "float32"
+    dtype = "bfloat16" if ") in bfloat16" in numerics else "float32"
     peak, params = matmul_peak(dtype), n_parameters(model_path)
     print(
         f"device: {device}; torch {torch.__version__}; {args.method}: {args.examples} examples "
