@@ -1,8 +1,16 @@
 """SFT and DPO throughput: a plain TRL script (`SFTTrainer` or `DPOTrainer`) against an openft job,
 same data, model and hyperparameters, in one run. Prints tokens per second (of the trainer's own
-runtime and of the whole process), peak memory of each process, and the ratios.
+runtime and of the whole process), MFU, peak memory of each process, the final train loss, and
+the ratios.
 
-    .venv/bin/python bench/sft_throughput.py [--method supervised|dpo --examples 64 --epochs 1 --batch-size 4]
+    .venv/bin/python bench/sft_throughput.py [--method supervised|dpo --examples 32 --epochs 1 --batch-size 8]
+
+The data looks like real chat data: synthetic chats (a quarter of them two exchanges), user turns
+of 10-150 words, assistant turns of lognormal length (median 250 words, sigma 0.8, cut at half
+the maximum length of 2048 tokens), in the model's real tokenizer; for DPO the last answer is
+the chosen one and a second lognormal answer the rejected one. Tokens are real (non-pad) tokens.
+MFU counts 6 x parameters FLOPs a token (the usual convention, though LoRA computes no weight
+gradients of the base) over the measured FLOP/s of a 2048^3 matmul in the dtype trained.
 
 The baseline is what a user writes by hand: a `messages` dataset handed to SFTTrainer (for DPO,
 the same conversations as `prompt`/`chosen`/`rejected` pairs handed to DPOTrainer with beta 0.1)
@@ -21,8 +29,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
+import random
 import re
 import subprocess
 import sys
@@ -34,38 +44,62 @@ ROOT = Path(__file__).resolve().parents[1]
 LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": "all-linear"}
 LEARNING_RATE = 2e-4
 BETA = 0.1
+MAX_LENGTH = 2048
 
 
-def dataset(n: int) -> list[dict]:
-    topics = ["rivers", "mountains", "capitals", "deserts", "oceans", "forests", "islands", "lakes"]
+VOCABULARY = (
+    "the of and to in is that it for on with as was at by be this from or have an are not but had his "
+    "they you which one were all we their there can has more been if would will when so what about "
+    "out up into them some could time only new other these two may then first any like now my such "
+    "over its also most made after did many before must through back years where much way well down "
+    "should because each just those people how too state good very make world still own see men work "
+    "long get here between both life being under never day same another know while last might us great "
+    "old year off come since against go came right used take three river mountain city water light "
+    "system answer question model data value number example result method change problem point small"
+)
+WORDS = VOCABULARY.split()
+
+
+def words(rng, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def answer_words(rng) -> int:
+    """An assistant turn's length: lognormal, median 250 words, sigma 0.8, cut at half the maximum
+    length (each word of this vocabulary is one SmolLM2 token)."""
+    return max(1, min(round(rng.lognormvariate(math.log(250), 0.8)), MAX_LENGTH // 2))
+
+
+def chat(rng, turns: int) -> list[dict]:
+    messages = [{"role": "system", "content": "You are a helpful assistant."}]
+    for _ in range(turns):
+        messages.append({"role": "user", "content": words(rng, rng.randint(10, 150))})
+        messages.append({"role": "assistant", "content": words(rng, answer_words(rng))})
+    return messages
+
+
+def dataset(n: int, seed: int = 0) -> list[dict]:
+    """``n`` synthetic chats shaped like real ones: one exchange, or two for a quarter of them;
+    user turns of 10-150 words, assistant turns of lognormal length."""
+    rng = random.Random(seed)
+    return [{"messages": chat(rng, 2 if rng.random() < 0.25 else 1)} for _ in range(n)]
+
+
+def preference_dataset(n: int, seed: int = 0) -> list[dict]:
+    """Preference pairs on the same shape: the conversation up to its last user turn, then two
+    answers of independent lognormal lengths."""
+    rng = random.Random(seed)
     rows = []
-    for i in range(n):
-        topic = topics[i % len(topics)]
-        answer = " ".join(
-            f"Fact {j} about {topic}: it is notable for reason number {i + j}." for j in range(1 + i % 6)
-        )
+    for row in dataset(n, seed):
+        rejected = {"role": "assistant", "content": words(rng, answer_words(rng))}
         rows.append(
             {
-                "messages": [
-                    {"role": "system", "content": "You are a concise geography tutor."},
-                    {"role": "user", "content": f"Tell me about {topic}, item {i}."},
-                    {"role": "assistant", "content": answer},
-                ]
+                "input": {"messages": row["messages"][:-1]},
+                "preferred_output": row["messages"][-1:],
+                "non_preferred_output": [rejected],
             }
         )
     return rows
-
-
-def preference_dataset(n: int) -> list[dict]:
-    """The same conversations as preference pairs: the full answer preferred to a curt one."""
-    return [
-        {
-            "input": {"messages": row["messages"][:2]},
-            "preferred_output": row["messages"][2:],
-            "non_preferred_output": [{"role": "assistant", "content": "Look it up yourself."}],
-        }
-        for row in dataset(n)
-    ]
 
 
 def trl_trainer(args, model, tokenizer, rows: list[dict], common: dict, lora):
@@ -85,14 +119,14 @@ def trl_trainer(args, model, tokenizer, rows: list[dict], common: dict, lora):
         ]
         return DPOTrainer(
             model=model,
-            args=DPOConfig(**common, beta=BETA),
+            args=DPOConfig(**common, beta=BETA, max_length=MAX_LENGTH),
             train_dataset=Dataset.from_list(pairs),
             processing_class=tokenizer,
             peft_config=lora,
         )
     return SFTTrainer(
         model=model,
-        args=SFTConfig(**common, max_length=2048),
+        args=SFTConfig(**common, max_length=MAX_LENGTH),
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=lora,
@@ -128,18 +162,32 @@ def run_baseline(args) -> None:
     )
     trainer = trl_trainer(args, model, tokenizer, rows, common, LoraConfig(task_type="CAUSAL_LM", **LORA))
     output = trainer.train()
-    print("BENCH " + json.dumps({"train_runtime": output.metrics["train_runtime"]}), flush=True)
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    figures = {"train_runtime": output.metrics["train_runtime"], "final_loss": losses[-1]}
+    print("BENCH " + json.dumps(figures), flush=True)
 
 
-def measured(command: list[str], env: dict) -> dict:
+def measured(command: list[str], env: dict, *, may_fail: bool = False) -> dict:
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    if may_fail:  # out of memory, the kernel kills this process before any other of a shared machine
+        Path(f"/proc/{process.pid}/oom_score_adj").write_text("1000")
     output_chunks = []
     for line in process.stdout:
         output_chunks.append(line)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     output = "".join(output_chunks)
+    if status != 0 and may_fail:  # a baseline that runs out of memory is a result too
+        killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
+        reason = "killed (out of memory)" if killed else f"failed (exit status {status >> 8})"
+        return {"failed": reason, "wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "output": output}
     if status != 0:
         raise SystemExit(f"{command} failed:\n{output[-4000:]}")
     return {"wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "output": output}
@@ -185,17 +233,57 @@ def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> tuple[dict
             log = data_dir / "jobs" / job.id / "train.log"
             text = result["output"] + (log.read_text() if log.exists() else "")
             result["train_runtime"] = float(re.findall(r"'train_runtime': '?([0-9.]+)", text)[-1])
+            result["final_loss"] = final_loss(client, job.id)
+            result["events"] = [e.message for e in client.fine_tuning.jobs.list_events(job.id, limit=100)]
     finally:
         server.stop()
     return result, done.trained_tokens
 
 
+def final_loss(client, job_id: str) -> float:
+    events = client.fine_tuning.jobs.list_events(job_id, limit=1000).data
+    steps = [e.data for e in events if e.type == "metrics" and e.data]
+    return float(max(steps, key=lambda data: data["step"])["train_loss"])
+
+
+def n_parameters(model_path: Path) -> int:
+    """The model's parameters (tied embeddings once), read from its safetensors headers."""
+    from safetensors import safe_open
+
+    total = 0
+    for path in sorted(Path(model_path).glob("*.safetensors")):
+        with safe_open(str(path), framework="pt") as weights:
+            total += sum(math.prod(weights.get_slice(name).get_shape()) for name in weights.keys())  # noqa: SIM118
+    return total
+
+
+def matmul_peak(dtype_name: str) -> float:
+    """FLOP/s of a 2048x2048 matmul on the device in the dtype trained: the MFU's peak here."""
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = getattr(torch, dtype_name)
+    a = torch.randn(2048, 2048, device=device, dtype=dtype)
+    b = torch.randn(2048, 2048, device=device, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    repeats = 50 if device == "cuda" else 5
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return 2 * 2048**3 * repeats / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--method", choices=["supervised", "dpo"], default="supervised")
-    parser.add_argument("--examples", type=int, default=64)
+    parser.add_argument("--examples", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="reuse a data dir holding the built-in model cache"
@@ -241,13 +329,22 @@ def main() -> None:
                 str(args.seed),
             ],
             dict(os.environ),
+            may_fail=True,
         )
-        run["train_runtime"] = json.loads(run["output"].split("BENCH ", 1)[1].splitlines()[0])[
-            "train_runtime"
-        ]
+        if "failed" not in run:
+            run.update(json.loads(run["output"].split("BENCH ", 1)[1].splitlines()[0]))
         baselines[variant] = run
     ours, tokens = run_openft(args, data, data_dir, model_path)
 
+    for name, run in (*baselines.items(), ("openft", ours)):  # the raw figures, before any arithmetic
+        print(
+            "RUN "
+            + json.dumps({"run": name, "tokens": tokens, **{k: v for k, v in run.items() if k != "output"}})
+        )
+    report(args, baselines, ours, tokens, model_path)
+
+
+def report(args, baselines: dict, ours: dict, tokens: int, model_path: Path) -> None:
     import torch
 
     device = (
@@ -255,12 +352,18 @@ def main() -> None:
         if torch.cuda.is_available()
         else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
     )
+    numerics = next((m for m in ours["events"] if m.startswith("Training on ")), "no numerics event")
+    dtype = "bfloat16" if ") in bfloat16" in numerics else "float32"
+    peak, params = matmul_peak(dtype), n_parameters(model_path)
     print(
         f"device: {device}; torch {torch.__version__}; {args.method}: {args.examples} examples "
-        f"x {args.epochs} epoch(s), batch {args.batch_size}; trained tokens {tokens}"
+        f"x {args.epochs} epoch(s), batch {args.batch_size}; real (non-pad) tokens {tokens}"
     )
+    print(f"openft job event: {numerics}")
+    print(f"MFU: 6 x {params / 1e6:.0f}M parameters a token over a {dtype} matmul's {peak / 1e9:.0f} GFLOP/s")
     print(
-        f"{'':24}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}{'peak RSS MB':>13}"
+        f"{'':24}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}"
+        f"{'MFU':>7}{'peak RSS MB':>13}{'final loss':>12}"
     )
     config = "DPOConfig" if args.method == "dpo" else "SFTConfig"
     rows = (
@@ -269,12 +372,19 @@ def main() -> None:
         ("openft job", ours),
     )
     for name, run in rows:
+        if "failed" in run:
+            print(f"{name:24}{run['failed']} after {run['wall']:.0f} s at {run['peak_rss_mb']:.0f} MB RSS")
+            continue
+        rate = tokens / run["train_runtime"]
         print(
-            f"{name:24}{tokens / run['train_runtime']:12.1f}{tokens / run['wall']:15.1f}"
-            f"{run['train_runtime']:9.1f}{run['wall']:11.1f}{run['peak_rss_mb']:13.0f}"
+            f"{name:24}{rate:12.1f}{tokens / run['wall']:15.1f}"
+            f"{run['train_runtime']:9.1f}{run['wall']:11.1f}{6 * params * rate / peak:7.1%}"
+            f"{run['peak_rss_mb']:13.0f}{run['final_loss']:12.4f}"
         )
     for variant, label in (("defaults", "TRL defaults"), ("matched", "TRL with openft's settings")):
         base = baselines[variant]
+        if "failed" in base:
+            continue
         print(
             f"ratio openft / {label}: train throughput {base['train_runtime'] / ours['train_runtime']:.2f}x, "
             f"process throughput {base['wall'] / ours['wall']:.2f}x, "

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # (0 turns a measure off). A job whose trainer, worker or server dies continues from the latest.
     state_interval_seconds: float = 300.0
     state_interval_steps: int = 0
+    # Training and serving numerics: auto picks bfloat16 where the hardware runs it fast (a GPU with
+    # bfloat16, a CPU with AMX) and float32 elsewhere (lm/numerics.py); the job's events say which.
+    compute_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # Inference (/v1/chat/completions, /v1/completions), loaded on the first request.
     serve_engine: Literal["auto", "transformers", "vllm"] = (
         "auto"  # auto: vLLM when installed and a GPU is present

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from openft.lm import numerics
 from support.clients import sync_client
 from support.data import chat_rows, upload, wait_for_metrics, wait_for_no_training, wait_for_status
 from support.data import step_metrics as metrics
@@ -39,6 +40,8 @@ def test_tiny_job_succeeds_with_model_checkpoints_and_results(tiny_server):
         assert steps == [4, 2]  # epoch ends, newest first; the final epoch is the model itself
         assert done.fine_tuned_model in {m.id for m in client.models.list()}
         assert_long_steps_shown(client, job.id)
+        messages = [e.message for e in client.fine_tuning.jobs.list_events(job.id, limit=1000)]
+        assert numerics.choose().describe() in messages  # which device and dtype trained it
 
 
 def assert_long_steps_shown(client, job_id: str) -> None:

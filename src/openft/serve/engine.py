@@ -52,6 +52,7 @@ def create_engine(settings: Settings) -> Engine:
         max_batch_size=settings.serve_max_batch_size,
         default_max_tokens=settings.serve_default_max_tokens,
         threads=settings.serve_cpu_threads,
+        compute_dtype=settings.compute_dtype,
     )
 
 

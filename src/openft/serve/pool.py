@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from openft.catalog import ModelTarget
+from openft.lm import numerics
 from openft.lm.constraints import GrammarCompiler
 from openft.serve.adapters import AdapterSet
 from openft.serve.lru import PinnedLRU
@@ -69,12 +70,14 @@ class Lease:
 
 
 class ModelPool:
-    def __init__(self, data_dir: Path, *, max_adapters: int, device: str | None = None):
+    def __init__(
+        self, data_dir: Path, *, max_adapters: int, device: str | None = None, compute_dtype: str = "auto"
+    ):
         self.data_dir = Path(data_dir)
         self.max_adapters = max_adapters
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        on_gpu = self.device.type == "cuda"
-        self.dtype = torch.bfloat16 if on_gpu and torch.cuda.is_bf16_supported() else torch.float32
+        chosen = numerics.choose(compute_dtype, device=device)
+        self.device = torch.device(device or chosen.device)
+        self.dtype = chosen.torch_dtype
         self.bases: dict[str, LoadedModel] = {}
         self._full: PinnedLRU[str, LoadedModel] = PinnedLRU(MAX_FULL_MODELS, lambda _key, _model: None)
 

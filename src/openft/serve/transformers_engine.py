@@ -46,8 +46,9 @@ class TransformersEngine:
         default_max_tokens: int = 4096,
         device: str | None = None,
         threads: int = 0,
+        compute_dtype: str = "auto",
     ):
-        self.pool = ModelPool(data_dir, max_adapters=max_adapters, device=device)
+        self.pool = ModelPool(data_dir, max_adapters=max_adapters, device=device, compute_dtype=compute_dtype)
         self.max_batch_size = max_batch_size
         self.default_max_tokens = default_max_tokens
         self.threads = threads or engine_threads()

@@ -13,22 +13,51 @@ fine-tune a second copy of the starting weights is loaded.
 """
 
 from functools import partial
+from typing import Any
 
+from peft import PeftModel
 from trl import DPOConfig, DPOTrainer
 
 from datasets import Dataset
 from openft.train import run
+from openft.train.buckets import LengthBuckets
 from openft.train.evaluation import MAX_EVAL_BATCH, PreferenceScorer, Validator
-from openft.train.preference import tokenize_preferences
+from openft.train.micro_batches import TOKEN_BUDGET, MicroBatchSteps
+from openft.train.preference import longest, tokenize_preferences
 from openft.train.reporter import Reporter
 from openft.train.spec import TrainResult, TrainSpec
+from openft.train.token_loss import compact_fused_head
 
 
-class PretokenizedDPOTrainer(DPOTrainer):
-    """A DPOTrainer fed pairs already tokenized by preference.py (like SFT's skip_prepare_dataset)."""
+class PretokenizedDPOTrainer(MicroBatchSteps, DPOTrainer):
+    """A DPOTrainer fed pairs already tokenized by preference.py (like SFT's skip_prepare_dataset),
+    drawing batches of pairs of about one length (buckets.py), running them in micro-batches of
+    whole pairs (micro_batches.py), the LM head projecting only the answers' tokens (token_loss.py)."""
+
+    paired = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for model in (self.model, self.ref_model):
+            if model is not None:
+                compact_fused_head(model.get_base_model() if isinstance(model, PeftModel) else model)
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         return dataset
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> LengthBuckets:
+        dataset: Any = self.train_dataset if train_dataset is None else train_dataset
+        lengths = [longest(pair) for pair in dataset]
+        batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return LengthBuckets(lengths, batch_size=batch, seed=self.args.data_seed or self.args.seed)
+
+    def compute_loss(
+        self, model: Any, inputs: dict, return_outputs: bool = False, num_items_in_batch: Any = None
+    ) -> Any:
+        loss = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        if return_outputs:
+            return loss
+        return loss * self.micro_share  # the pairs' mean loss, weighed by their share of the batch
 
 
 def train_dpo(spec: TrainSpec, reporter: Reporter) -> TrainResult:
@@ -44,6 +73,7 @@ def train_dpo(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         processing_class=tokenizer,
         peft_config=run.peft_config(spec, model),
     )
+    trainer.token_budget = TOKEN_BUDGET[run.numerics_of(spec).device]
     validator = None
     if valid is not None:
         validator = Validator(

@@ -25,6 +25,7 @@ from pathlib import Path
 from openft import ids
 from openft.catalog import Catalog, ModelTarget, ModelUnavailable
 from openft.config import Settings
+from openft.lm import numerics
 from openft.storage import Storage
 from openft.store import events as event_store
 from openft.store import files as file_store
@@ -224,6 +225,8 @@ def _train(
     recipe = _recipe(job.method["type"], progress)
     output_dir = storage.job_dir(job.id)
     resume_from = _resume_point(progress, output_dir, plan)
+    chosen = numerics.choose(settings.compute_dtype)
+    progress.on_note(chosen.describe())
     training_file = _file_path(db, storage, job, training, "training")
     validation_file = None if validation is None else _file_path(db, storage, job, validation, "validation")
     spec = TrainSpec(
@@ -238,6 +241,7 @@ def _train(
         resume_from=resume_from,
         state_every_steps=settings.state_interval_steps,
         state_every_seconds=settings.state_interval_seconds,
+        numerics=chosen,
         **_reinforcement(settings, db, storage, job),
     )
     with wandb_run.mirrored(progress, settings, job, plan) as reporter:

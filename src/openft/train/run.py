@@ -11,12 +11,13 @@ Every number of the run comes from ``spec.plan``.
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from peft import LoraConfig, PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from openft.datasets.jsonl import read_objects
+from openft.lm import numerics
 from openft.lm.loading import load_model_and_tokenizer, resolve_model_path, sequence_limit
+from openft.lm.numerics import Numerics
 from openft.train import checkpoints
 from openft.train.callbacks import ReporterCallback
 from openft.train.data import TokenizedData
@@ -88,9 +89,16 @@ def _tokenize_file(path: Path | None, tokenize: Tokenize, reporter: Reporter, na
     return data
 
 
+def numerics_of(spec: TrainSpec) -> Numerics:
+    """The device and dtype the run trains in: the job's choice, else the hardware's."""
+    return spec.numerics or numerics.choose()
+
+
 def trainer_arguments(spec: TrainSpec) -> dict:
-    """The TrainingArguments every method's TRL config (SFTConfig, DPOConfig) gets."""
-    on_gpu = torch.cuda.is_available()
+    """The TrainingArguments every method's TRL config (SFTConfig, DPOConfig) gets: bfloat16
+    mixed precision (float32 weights, bfloat16 matmuls) where numerics.py picks bfloat16."""
+    chosen = numerics_of(spec)
+    on_gpu = chosen.device == "cuda"
     return dict(
         output_dir=str(scratch_dir(spec.output_dir)),  # the Trainer writes states here (states.py)
         per_device_train_batch_size=spec.plan.batch_size,
@@ -102,8 +110,9 @@ def trainer_arguments(spec: TrainSpec) -> dict:
         seed=spec.seed,
         data_seed=spec.seed,
         full_determinism=not on_gpu,
-        bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        bf16=chosen.bf16,
         fp16=False,
+        use_cpu=not on_gpu,  # what the Trainer needs to run bfloat16 on a CPU
         activation_checkpointing=False,
         logging_strategy="steps",
         logging_steps=1,

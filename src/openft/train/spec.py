@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from openft.catalog import ModelTarget
+from openft.lm.numerics import Numerics
 from openft.train.hparams import TrainPlan
 
 
@@ -34,6 +35,7 @@ class TrainSpec:
     grading: Any = None  # reinforcement: the GradeContext (sandbox, model client) graders run with
     response_format: dict | None = None  # reinforcement: the samples' structured output (json_schema)
     use_vllm: bool = False  # reinforcement: sample with vLLM colocated on the GPU (OPENFT_SERVE_ENGINE)
+    numerics: Numerics | None = None  # device and dtype (job.py decides; None: numerics.choose())
 
 
 class JobFailure(Exception):
