@@ -7,9 +7,11 @@ right types, the code it runs on them does not fail), not the quality of a 135M 
 - ``How_to_finetune_chat_models``: JSONL train and validation files written to disk and uploaded
   with ``open(path, "rb")``, a job on ``gpt-4o-mini-2024-07-18`` with a suffix, polled with
   ``jobs.retrieve``, its events read with ``list_events``, then a chat completion on the model.
-- ``Fine_tuning_for_function_calling``: the drone copilot; training rows carry ``tools`` and an
-  assistant ``tool_calls`` turn, and the evaluation calls the tuned model with ``tool_choice``
-  "required" and ``json.loads`` the first call's arguments.
+- ``Fine_tuning_for_function_calling``: the drone copilot (five of its tools); training rows carry
+  ``tools``, ``parallel_tool_calls`` and an assistant ``tool_calls`` turn, the result file is read
+  as base64 CSV, and the notebook's ``get_chat_completion`` (``stop=None`` and ``seed`` sent as it
+  sends them) calls the tuned model with ``tool_choice`` "required"; the first call's name is
+  read and its arguments ``json.loads``-ed.
 - ``Fine_tuning_direct_preference_optimization_guide``: preference pairs uploaded from a named
   ``BytesIO``, a DPO job with ``beta`` 0.1, then ``responses.create`` on the tuned model.
 - ``Leveraging_model_distillation_to_fine-tune_a_model``: a teacher's structured answers stored
@@ -19,13 +21,15 @@ right types, the code it runs on them does not fail), not the quality of a 135M 
   json_schema read with ``json.loads``, and ``chat.completions.parse`` with a pydantic model.
 - ``reinforcement_fine_tuning``: a python grader built from a function's source, checked with
   ``alpha.graders.validate`` and ``run``, an RFT job on ``o4-mini-2025-04-16`` sent with the
-  notebook's ``response_format=None``, then ``responses.create`` with a reasoning effort.
+  notebook's ``response_format=None``, then ``responses.create`` with a reasoning effort. This
+  one runs on a server of its own with a 64-token window, so that its samples stay short.
 
-Each job is a step or two (n_epochs 1, one batch), so the module runs in minutes on a CPU.
+Each job is one step (10 rows, n_epochs 1, one batch of 10), so the module runs in minutes.
 """
 
 from __future__ import annotations
 
+import base64
 import inspect
 import io
 import json
@@ -171,50 +175,86 @@ DRONE_CALLS = [
 ]
 
 
-def test_fine_tuning_for_function_calling(client):
-    training_examples = [
-        {
-            "messages": [
-                {"role": "system", "content": DRONE_SYSTEM},
-                {"role": "user", "content": prompt},
-                {
-                    "role": "assistant",
-                    "tool_calls": [
-                        {
-                            "id": "call_id",
-                            "type": "function",
-                            "function": {"name": name, "arguments": json.dumps(arguments)},
-                        }
-                    ],
-                },
-            ],
-            "parallel_tool_calls": False,
-            "tools": FUNCTION_LIST,
-        }
-        for prompt, name, arguments in DRONE_CALLS * 2
-    ]
-    buffer = io.BytesIO("\n".join(json.dumps(example) for example in training_examples).encode())
-    file = client.files.create(file=("drone_training.jsonl", buffer), purpose="fine-tune")
-    job = client.fine_tuning.jobs.create(
-        training_file=file.id,
+def get_chat_completion(
+    client,
+    messages,
+    model,
+    max_tokens=96,
+    temperature=0.0,
+    stop=None,
+    tools=None,
+    seed=42,
+    functions=None,
+    tool_choice=None,
+):
+    """The notebook's helper: every parameter sent, ``None`` ones as null."""
+    params = {
+        "model": model,
+        "messages": messages,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "stop": stop,
+        "tools": tools,
+        "seed": seed,
+        "tool_choice": tool_choice,
+    }
+    if functions:
+        params["functions"] = functions
+    completion = client.chat.completions.create(**params)
+    return completion.choices[0].message, completion.usage
+
+
+def test_fine_tuning_for_function_calling(client, tmp_path):
+    training_list_total = []
+    for prompt, name, arguments in DRONE_CALLS * 2:
+        tool_calls = [
+            {
+                "id": "call_id",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+        ]
+        training_list_total.append(
+            {
+                "messages": [
+                    {"role": "system", "content": DRONE_SYSTEM},
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "tool_calls": tool_calls},
+                ],
+                "parallel_tool_calls": False,
+                "tools": FUNCTION_LIST,
+            }
+        )
+    training_file = tmp_path / "drone_training.jsonl"
+    with open(training_file, "w") as f:
+        for item in training_list_total:
+            json_str = json.dumps(item)
+            f.write(f"{json_str}\n")
+
+    file = client.files.create(file=open(training_file, "rb"), purpose="fine-tune")  # noqa: SIM115 (as the notebook)
+    ft = client.fine_tuning.jobs.create(
         model="gpt-3.5-turbo",
+        training_file=file.id,
         suffix="drone",
         method={"type": "supervised", "supervised": {"hyperparameters": ONE_STEP}},
     )
-    fine_tuned_model = wait_for_job(client, job.id).fine_tuned_model
+    ft_model = wait_for_job(client, ft.id).fine_tuned_model
+    assert ":drone:" in ft_model
+
+    fine_tune_results = client.fine_tuning.jobs.retrieve(ft.id).result_files
+    result_file_id = client.files.retrieve(fine_tune_results[0]).id
+    result_file = client.files.content(file_id=result_file_id)
+    decoded_content = base64.b64decode(result_file.read()).decode("utf-8")
+    assert decoded_content.startswith("step,train_loss,train_accuracy,")
 
     for prompt in ["Land the drone at the home base", "Enable stealth mode"]:
-        completion = client.chat.completions.create(
-            model=fine_tuned_model,
-            messages=[{"role": "system", "content": DRONE_SYSTEM}, {"role": "user", "content": prompt}],
-            tools=FUNCTION_LIST,
-            tool_choice="required",
-            temperature=0,
-            max_tokens=96,
+        messages = [{"role": "system", "content": DRONE_SYSTEM}, {"role": "user", "content": prompt}]
+        completion, usage = get_chat_completion(
+            client, messages, ft_model, seed=42, tools=FUNCTION_LIST, temperature=0.0, tool_choice="required"
         )
-        tool_call = completion.choices[0].message.tool_calls[0]
-        assert tool_call.function.name in DRONE_FUNCTIONS
-        assert isinstance(json.loads(tool_call.function.arguments), dict)
+        assert completion.tool_calls[0].function.name in DRONE_FUNCTIONS
+        assert isinstance(json.loads(completion.tool_calls[0].function.arguments), dict)
+        assert isinstance(usage.total_tokens, int) and usage.total_tokens > 0
 
 
 # Fine_tuning_direct_preference_optimization_guide ------------------------------------------------
@@ -465,7 +505,18 @@ def build_python_grader_payload(grader_fn) -> dict:
     return {"type": "python", "source": grader_source}
 
 
-def test_reinforcement_fine_tuning(client):
+def test_reinforcement_fine_tuning(make_server):
+    from openft.config import BUILTIN_MODEL, BaseModelConfig
+
+    # A server of its own whose 64-token window cuts each sample at about 30 tokens (the prompts
+    # are ~30): twenty samples a step at the "low" effort's 128 tokens take minutes on a CPU.
+    short = {BUILTIN_MODEL: BaseModelConfig(context_length=64)}
+    server = make_server(builtin=True, embedded_worker=True, worker_poll_seconds=0.2, base_models=short)
+    with sync_client(server.url, timeout=600) as client:
+        rft_flow(client)
+
+
+def rft_flow(client) -> None:
     grader = {
         "name": "capital_grader",
         "image_tag": "2025-05-08",
