@@ -18,6 +18,7 @@ from openft.api.deps import Caller, Svc
 from openft.api.response_reply import ResponseReply
 from openft.api.response_requests import Translation, output_messages, translate
 from openft.errors import response_not_found
+from openft.schemas.lists import held_page
 from openft.schemas.responses import ResponseDeleted, ResponseRequest
 from openft.store import responses as response_store
 from openft.store.tables import ResponseRow
@@ -92,15 +93,4 @@ def list_input_items(
 ):
     with svc.db.read() as session:
         items = list(_row(session, caller, response_id).input_items)
-    if order == "desc":
-        items.reverse()
-    positions = [item["id"] for item in items]
-    start = positions.index(after) + 1 if after in positions else (len(items) if after is not None else 0)
-    shown = items[start : start + limit]
-    return {
-        "object": "list",
-        "data": shown,
-        "has_more": start + limit < len(items),
-        "first_id": shown[0]["id"] if shown else None,
-        "last_id": shown[-1]["id"] if shown else None,
-    }
+    return held_page(items, after=after, limit=limit, order=order)

@@ -12,6 +12,7 @@ from openft.api.deps import Caller, Svc
 from openft.api.fine_tuning import metadata_filter
 from openft.errors import InvalidRequest, completion_not_found
 from openft.schemas.chat import ChatCompletionRequest
+from openft.schemas.lists import envelope, held_page
 from openft.schemas.stored_completions import ChatCompletionDeleted, CompletionUpdate, StoredMessage
 from openft.store import completions as completion_store
 from openft.store.tables import StoredCompletionRow
@@ -46,13 +47,6 @@ def _row(session, caller, completion_id: str) -> StoredCompletionRow:
     return row
 
 
-def _page(items: list[dict], has_more: bool) -> dict:
-    body: dict = {"object": "list", "data": items, "has_more": has_more}
-    body["first_id"] = items[0]["id"] if items else None
-    body["last_id"] = items[-1]["id"] if items else None
-    return body
-
-
 @router.get("/chat/completions")
 def list_stored_completions(
     request: Request,
@@ -78,7 +72,7 @@ def list_stored_completions(
             limit=limit,
             ascending=order == "asc",
         )
-        return _page([stored_object(row) for row in page.items], page.has_more)
+        return envelope([stored_object(row) for row in page.items], page.has_more)
 
 
 @router.get("/chat/completions/{completion_id}")
@@ -114,12 +108,7 @@ def list_stored_messages(
     with svc.db.read() as session:
         row = _row(session, caller, completion_id)
     messages = [_message(f"{completion_id}-{i}", m) for i, m in enumerate(row.request["messages"])]
-    if order == "desc":
-        messages.reverse()
-    ids = [message.id for message in messages]
-    start = ids.index(after) + 1 if after in ids else (len(ids) if after is not None else 0)
-    shown = messages[start : start + limit]
-    return _page([m.model_dump(mode="json") for m in shown], start + limit < len(messages))
+    return held_page([m.model_dump(mode="json") for m in messages], after=after, limit=limit, order=order)
 
 
 def _message(message_id: str, message: dict) -> StoredMessage:
