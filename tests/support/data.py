@@ -31,6 +31,11 @@ def preference_rows(n: int = 10) -> list[dict]:
     ]
 
 
+def prompt_rows(n: int = 10, word: str = "hi") -> list[dict]:
+    """Reinforcement rows: a prompt and the ``item.word`` a string_check grader looks for."""
+    return [{"messages": [{"role": "user", "content": f"Say {word} ({i})."}], "word": word} for i in range(n)]
+
+
 def jsonl(rows: list) -> bytes:
     return "".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows).encode()
 

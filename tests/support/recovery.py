@@ -12,7 +12,29 @@ from support.data import step_metrics
 
 SFT = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": 2}}}
 DPO = {"type": "dpo", "dpo": {"hyperparameters": {"n_epochs": 2, "batch_size": 2}}}
-STEPS = {"supervised": 18, "dpo": 12}  # 12 examples, 2 a batch
+RFT_HYPERPARAMETERS = {
+    "n_epochs": 1,
+    "batch_size": 2,
+    "compute_multiplier": 0.5,  # two samples per prompt
+    "reasoning_effort": "low",
+    "eval_interval": 2,
+    "eval_samples": 1,
+}
+RFT = {
+    "type": "reinforcement",
+    "reinforcement": {
+        "grader": {
+            "type": "string_check",
+            "name": "hi",
+            "input": "{{ sample.output_text }}",
+            "reference": "{{ item.word }}",
+            "operation": "ilike",
+        },
+        "hyperparameters": RFT_HYPERPARAMETERS,
+    },
+}
+STEPS = {"supervised": 18, "dpo": 12, "reinforcement": 6}  # 12 examples, 2 a batch
+FIRST_STEP = {"supervised": 1, "dpo": 1, "reinforcement": 0}  # RFT reports its step-0 evaluation
 SEED = 11
 
 
@@ -45,7 +67,7 @@ def assert_finished_once(client, data_dir: Path, job_id: str, method: str) -> No
     job = client.fine_tuning.jobs.retrieve(job_id)
     assert job.status == "succeeded", job.error
     steps = [m["step"] for m in step_metrics(client, job_id)]
-    assert steps == list(range(1, STEPS[method] + 1))
+    assert steps == list(range(FIRST_STEP[method], STEPS[method] + 1))
     events = messages(client, job_id)
     checkpoints = client.fine_tuning.jobs.checkpoints.list(job_id, limit=100).data
     created = [m for m in events if m.startswith("Checkpoint created at step ")]
@@ -58,7 +80,7 @@ def assert_finished_once(client, data_dir: Path, job_id: str, method: str) -> No
     assert events.count(f"New fine-tuned model created: {job.fine_tuned_model}") == 1
     assert sum(m.startswith("New fine-tuned model created") for m in events) == 1
     csv_text = base64.b64decode(client.files.content(job.result_files[0]).read()).decode()
-    assert len(csv_text.splitlines()) == STEPS[method] + 1
+    assert len(csv_text.splitlines()) == 1 + len(steps)  # the header, then one row per step
 
 
 def assert_same_model(data_dir: Path, job_id: str, reference_dir: Path, reference_id: str) -> None:

@@ -13,10 +13,11 @@ import time
 import pytest
 
 from support.clients import sync_client
-from support.data import chat_rows, preference_rows, upload, wait_for_status
+from support.data import chat_rows, preference_rows, prompt_rows, step_metrics, upload, wait_for_status
 from support.processes import OpenftProcess, openft_env, wait_for_standby, wait_until_gone
 from support.recovery import (
     DPO,
+    RFT,
     SEED,
     SFT,
     assert_finished_once,
@@ -26,13 +27,17 @@ from support.recovery import (
 )
 
 pytestmark = pytest.mark.train
-METHODS = {"supervised": (SFT, chat_rows), "dpo": (DPO, preference_rows)}
+METHODS = {"supervised": (SFT, chat_rows), "dpo": (DPO, preference_rows), "reinforcement": (RFT, prompt_rows)}
 RECOVERY = dict(state_interval_steps=2, heartbeat_seconds=0.5, stale_after_seconds=3)
 
 
-def create(client, method: str, file_id: str) -> str:
+def create(client, method: str, file_id: str, validation_file: str | None = None) -> str:
     return client.fine_tuning.jobs.create(
-        model="tiny", training_file=file_id, seed=SEED, method=METHODS[method][0]
+        model="tiny",
+        training_file=file_id,
+        validation_file=validation_file,
+        seed=SEED,
+        method=METHODS[method][0],
     ).id
 
 
@@ -40,13 +45,18 @@ def rows(method: str) -> list[dict]:
     return METHODS[method][1](12)
 
 
-@pytest.mark.parametrize("method", ["supervised", "dpo"])
+@pytest.mark.parametrize("method", ["supervised", "dpo", "reinforcement"])
 def test_a_killed_training_process_resumes_from_its_latest_state(tiny_server, method):
+    """For RFT with its evaluations and checkpoints by validation reward too: the same samples,
+    rewards and final weights as the run that was not killed."""
     server = tiny_server(max_concurrent_jobs=2, **RECOVERY)
     data_dir, worker = server.settings.data_dir, server.app.state.worker.worker
     with sync_client(server.url) as client:
         file_id = upload(client, rows(method))
-        job_id, reference = create(client, method, file_id), create(client, method, file_id)
+        valid = (
+            upload(client, rows(method)[:2], filename="valid.jsonl") if method == "reinforcement" else None
+        )
+        job_id, reference = create(client, method, file_id, valid), create(client, method, file_id, valid)
         saved = wait_for_state(data_dir, job_id)
         trainer = worker.children[job_id].process
         os.kill(trainer.pid, signal.SIGKILL)
@@ -61,7 +71,14 @@ def test_a_killed_training_process_resumes_from_its_latest_state(tiny_server, me
         )
         resumed = [m for m in events if m.startswith("Resuming training from step ")]
         assert len(resumed) == 1 and int(resumed[0].split()[4].rstrip(",")) >= saved
+        assert step_figures(client, job_id) == step_figures(client, reference)
         assert_same_model(data_dir, job_id, data_dir, reference)
+
+
+def step_figures(client, job_id: str) -> list[tuple]:
+    """Each step's loss, and for RFT its rewards: what a rerun of a step would change."""
+    keys = ("step", "train_loss", "train_mean_reward", "full_valid_mean_reward")
+    return [tuple(data.get(key) for key in keys) for data in step_metrics(client, job_id)]
 
 
 def test_a_killed_worker_takes_its_trainer_along_and_another_worker_resumes(make_server, tiny_base_models):

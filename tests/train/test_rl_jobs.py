@@ -9,7 +9,14 @@ import base64
 import pytest
 
 from support.clients import sync_client
-from support.data import step_metrics, upload, wait_for_metrics, wait_for_no_training, wait_for_status
+from support.data import (
+    prompt_rows,
+    step_metrics,
+    upload,
+    wait_for_metrics,
+    wait_for_no_training,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.train
 CONTEXT = 72  # tokens: the random model never stops, so a short window keeps its samples short
@@ -45,7 +52,7 @@ def rft_server(make_server, tiny_model_dir, long_judge_dir):
 
 
 def rows(n: int) -> list[dict]:
-    return [{"messages": [{"role": "user", "content": f"Say hi ({i})."}], "word": "hi"} for i in range(n)]
+    return prompt_rows(n, "hi")
 
 
 PYTHON = {
