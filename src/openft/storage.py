@@ -6,6 +6,7 @@ them into real paths, writes bytes and removes them.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ CHUNK = 1024 * 1024
 # Bytes in incoming/ untouched for this long belong to no request: an upload in flight writes
 # continuously, and the longest pause after its last write (checking a large file) is minutes.
 INCOMING_MAX_AGE_SECONDS = 3600
+MIN_FREE_BYTES = 1024 * 1024  # less free space than this and /health reports the disk full
 
 
 class Storage:
@@ -73,7 +75,21 @@ class Storage:
         for sub in ("files", "uploads", "jobs", "incoming"):
             if not os.access(self.root / sub, os.W_OK | os.X_OK):
                 return f"the data dir's {sub}/ folder is not writable"
+        free = free_bytes(self.root)
+        if free < MIN_FREE_BYTES:
+            return f"the data dir's disk is full ({free} bytes free)"
         return None
+
+
+def free_bytes(path: Path) -> int:
+    """The bytes an unprivileged writer can still put on ``path``'s file system."""
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write refused for want of space (a full disk or an exhausted quota)."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def first_non_jsonl_line(path: Path) -> tuple[int, str] | None:

@@ -61,13 +61,14 @@ def final_weights(data_dir: Path, job_id: str) -> bytes:
     return next((final / name).read_bytes() for name in names if (final / name).exists())
 
 
-def assert_finished_once(client, data_dir: Path, job_id: str, method: str) -> None:
-    """Succeeded with one metrics event per step, one row and one event per checkpoint (each with
-    its weights), one model-created event and a result file of one row per step."""
+def assert_finished_once(client, data_dir: Path, job_id: str, method: str, steps: int | None = None) -> None:
+    """Succeeded with one metrics event per step (of ``steps``, else the method's STEPS), one row
+    and one event per checkpoint (each with its weights), one model-created event and a result
+    file of one row per step."""
     job = client.fine_tuning.jobs.retrieve(job_id)
     assert job.status == "succeeded", job.error
-    steps = [m["step"] for m in step_metrics(client, job_id)]
-    assert steps == list(range(FIRST_STEP[method], STEPS[method] + 1))
+    reported = [m["step"] for m in step_metrics(client, job_id)]
+    assert reported == list(range(FIRST_STEP[method], (steps or STEPS[method]) + 1))
     events = messages(client, job_id)
     checkpoints = client.fine_tuning.jobs.checkpoints.list(job_id, limit=100).data
     created = [m for m in events if m.startswith("Checkpoint created at step ")]
@@ -80,7 +81,7 @@ def assert_finished_once(client, data_dir: Path, job_id: str, method: str) -> No
     assert events.count(f"New fine-tuned model created: {job.fine_tuned_model}") == 1
     assert sum(m.startswith("New fine-tuned model created") for m in events) == 1
     csv_text = base64.b64decode(client.files.content(job.result_files[0]).read()).decode()
-    assert len(csv_text.splitlines()) == 1 + len(steps)  # the header, then one row per step
+    assert len(csv_text.splitlines()) == 1 + len(reported)  # the header, then one row per step
 
 
 def assert_same_model(data_dir: Path, job_id: str, reference_dir: Path, reference_id: str) -> None:

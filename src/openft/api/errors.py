@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from openft.errors import APIError, PayloadTooLarge, ServerError
+from openft.storage import is_disk_full
 from openft.store.db import DatabaseUnavailable
 
 log = logging.getLogger("openft.api")
@@ -62,6 +63,10 @@ INVALID_JSON = "We could not parse the JSON body of your request. The OpenAI API
 
 class DatabaseDown(ServerError):
     status = 503
+
+
+class StorageFull(ServerError):
+    status = 507  # Insufficient Storage
 
 
 def _body_error(kind: str, value) -> APIError:
@@ -187,6 +192,18 @@ def install(app: FastAPI) -> None:
             code="database_unavailable",
         )
         return JSONResponse(error.body(), status_code=503)
+
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: Exception):
+        if not is_disk_full(exc):
+            return await _crash(request, exc)
+        log.error("data dir full on %s %s: %s", request.method, request.url.path, exc)
+        error = StorageFull(
+            "The server's data dir has no space left, so nothing was stored. Try again once space is "
+            "freed; GET /health says what is wrong.",
+            code="storage_full",
+        )
+        return JSONResponse(error.body(), status_code=error.status)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):

@@ -15,7 +15,6 @@ it saves the state and exits SUSPENDED for its worker to put the job back in the
 from __future__ import annotations
 
 import contextlib
-import errno
 import importlib
 import logging
 import traceback
@@ -26,7 +25,7 @@ from openft import ids
 from openft.catalog import Catalog, ModelTarget, ModelUnavailable
 from openft.config import Settings
 from openft.lm import numerics
-from openft.storage import Storage
+from openft.storage import Storage, is_disk_full
 from openft.store import events as event_store
 from openft.store import files as file_store
 from openft.store import jobs as job_store
@@ -91,7 +90,7 @@ def run_job(
 def _failure(exc: Exception) -> JobFailure:
     if isinstance(exc, JobFailure):
         return exc
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_disk_full(exc):
         message = (
             f"Training stopped: the data dir has no space left ({exc}). Free some and create the job again."
         )
