@@ -7,9 +7,11 @@ Runs `openft serve` (the real command, SQLite, embedded worker) twice: with
 `OPENFT_STANDBY_TRAINERS=0`, the baseline, where each job starts `python -m openft.train` from
 nothing, and with the default standby trainer, a training process the worker starts ahead, which
 has imported the ML stack and waits for its job. Each run creates ``--jobs`` small SFT jobs one
-after another (a 16-row chat file), polls the job's events every 50 ms and records when each event
-is first seen, from the create call. Prints, per run, the median seconds to each milestone (queued,
-started, model loading, tokenizing, first step) and the ratio of the create-to-first-step medians.
+after another (a 16-row chat file; with the standby, each once the worker's log says its standby is
+ready, i.e. on a warm worker: a standby is started once the worker trains nothing), polls the
+job's events every 50 ms and records when each event is first seen, from the create call.
+Prints, per run, the median seconds to each milestone (queued, started, model loading,
+tokenizing, first step) and the ratio of the create-to-first-step medians.
 The first job of a server pays for the built-in model's conversion (once per data dir) and the OS
 file cache; it is reported apart and left out of the medians.
 """
@@ -104,15 +106,26 @@ def timeline(client: OpenAI, file_id: str) -> dict[str, float]:
     return seen
 
 
+def wait_for_ready_standbys(log: Path, count: int, timeout: float = 120) -> None:
+    """Until the server's log says ``count`` standby trainers became ready."""
+    deadline = time.monotonic() + timeout
+    while log.read_text(errors="replace").count(" is ready (") < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no standby trainer became ready; see {log}")
+        time.sleep(0.2)
+
+
 def run(data_dir: Path, standby: int, n_jobs: int, training_file: Path) -> list[dict[str, float]]:
     server, url = start_server(data_dir, standby)
     try:
         client = OpenAI(base_url=url, api_key="bench", max_retries=2)
         file_id = client.files.create(file=training_file.open("rb"), purpose="fine-tune").id
         results = []
-        for _ in range(n_jobs + 1):
+        for done in range(n_jobs + 1):
+            if standby:  # a warm worker: its standby trainer has imported the stack
+                wait_for_ready_standbys(data_dir / f"server-standby{standby}.log", done + 1)
             results.append(timeline(client, file_id))
-            time.sleep(2)  # the worker reaps the trainer (and starts its standby again)
+            time.sleep(2)  # the worker reaps the trainer
         return results
     finally:
         server.send_signal(signal.SIGTERM)

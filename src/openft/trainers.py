@@ -4,10 +4,15 @@ A process started for a job (``python -m openft.train JOB_ID ATTEMPT``) first pa
 the ML stack (torch, transformers, PEFT, TRL: seconds on a CPU). So the worker keeps a *standby*
 trainer, ``settings.standby_trainers`` of them (one by default, 0 for none): a training process
 started ahead (``python -m openft.train --standby``) that imports the stack and then waits for a
-job on its stdin. A claimed job goes to a standby when there is one alive, which then writes to
-the job's ``train.log`` and runs it exactly as a process started for it would; a new standby is
-started in its place. Every job still has a process of its own, used once: a crash or a kill takes
-one job down, never the worker, and the GPU memory of a job is released when it ends.
+job on its stdin, and says on a pipe when it is ready. A claimed job goes to a ready standby when
+there is one, which then writes to the job's ``train.log`` and runs it exactly as a process
+started for it would. With none ready, the job gets a process of its own at once rather than wait
+for an import still under way. A new standby is started once the worker trains nothing: on a CPU,
+importing the stack next to a training job (seconds of CPU) slowed its steps twice over
+(bench/results/job_startup_cpu.txt), even with the import in the machine's idle time (SCHED_IDLE,
+standby.py), which keeps it from slowing anything else, such as the API.
+Every job still has a process of its own, used once: a crash or a kill takes one job down, never
+the worker, and the GPU memory of a job is released when it ends.
 """
 
 from __future__ import annotations
@@ -16,19 +21,47 @@ import contextlib
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from openft.config import SETTINGS_ENV, Settings
 from openft.storage import Storage
 from openft.train.lifeline import WORKER_PID_ENV
+from openft.train.standby import READY_FD_ENV
 
 log = logging.getLogger("openft.worker")
 TRAIN_LOG = "train.log"  # in the job's dir: what its training process printed
 STANDBY_LOG = "standby.log"  # in the data dir's logs/: what standby trainers printed before their job
 RESTART_BACKOFF_SECONDS = 60.0  # a standby that died young is not started again before this
+
+
+@dataclass
+class Standby:
+    """A standby trainer, and the read end of the pipe it writes one byte to once it is ready."""
+
+    process: subprocess.Popen
+    started: float
+    ready_pipe: int
+    ready: bool = False
+
+    def is_ready(self) -> bool:
+        if not self.ready and select.select([self.ready_pipe], [], [], 0)[0]:
+            self.ready = os.read(self.ready_pipe, 1) != b""  # b"": it died before it was ready
+            if self.ready:
+                log.info(
+                    "standby trainer %d is ready (%.1f s after its start)",
+                    self.process.pid,
+                    time.monotonic() - self.started,
+                )
+        return self.ready
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.ready_pipe)
 
 
 class Trainers:
@@ -41,51 +74,79 @@ class Trainers:
             SETTINGS_ENV: settings.for_training_process(storage.root, database_url),
             WORKER_PID_ENV: str(os.getpid()),
         }
-        self.standby: list[tuple[subprocess.Popen, float]] = []  # (process, when it was started)
+        self.standby: list[Standby] = []
         self._not_before = 0.0
 
     def start(self, job_id: str, attempt: int) -> subprocess.Popen:
-        """The training process of this start of the job: a standby's, or one started for it."""
+        """The training process of this start of the job: a ready standby's, or one started for it."""
         job_dir = self.storage.job_dir(job_id)
         job_dir.mkdir(parents=True, exist_ok=True)
-        while self.standby:
-            process, _ = self.standby.pop(0)
-            if self._hand_over(process, job_id, attempt, job_dir / TRAIN_LOG):
-                return process
+        while ready := next((standby for standby in self.standby if standby.is_ready()), None):
+            self.standby.remove(ready)
+            ready.close()
+            if self._hand_over(ready.process, job_id, attempt, job_dir / TRAIN_LOG):
+                return ready.process
         with open(job_dir / TRAIN_LOG, "ab") as logfile:
             return self._popen([job_id, str(attempt)], logfile, stdin=subprocess.DEVNULL)
 
-    def keep_ready(self) -> None:
-        """Start standby trainers up to the setting; one that died is replaced (after a pause when it
-        died young, so a stack that cannot import is not started again and again)."""
-        for process, started in list(self.standby):
-            if process.poll() is not None:
-                self.standby.remove((process, started))
-                log.warning("a standby trainer exited with %s (see logs/%s)", process.returncode, STANDBY_LOG)
-                if time.monotonic() - started < RESTART_BACKOFF_SECONDS:
+    def keep_ready(self, *, training: bool) -> None:
+        """Start standby trainers up to the setting unless a job of this worker is ``training``; one
+        that died is replaced (after a pause when it died young, so a stack that cannot import is not
+        started again and again)."""
+        for standby in list(self.standby):
+            if standby.process.poll() is not None:
+                self.standby.remove(standby)
+                standby.close()
+                code = standby.process.returncode
+                log.warning("a standby trainer exited with %s (see logs/%s)", code, STANDBY_LOG)
+                if time.monotonic() - standby.started < RESTART_BACKOFF_SECONDS:
                     self._not_before = time.monotonic() + RESTART_BACKOFF_SECONDS
+            else:
+                standby.is_ready()  # logged when it becomes ready
+        if training:
+            return
         while len(self.standby) < self.settings.standby_trainers and time.monotonic() >= self._not_before:
-            logs = self.storage.root / "logs"
-            logs.mkdir(parents=True, exist_ok=True)
-            with open(logs / STANDBY_LOG, "ab") as logfile:
-                process = self._popen(["--standby"], logfile, stdin=subprocess.PIPE)
-            self.standby.append((process, time.monotonic()))
+            self.standby.append(self._start_standby())
 
     def close(self) -> None:
         """Stop the standby trainers (they hold no job)."""
-        for process, _ in self.standby:
+        for standby in self.standby:
             with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            process.wait()
+                standby.process.kill()
+            standby.process.wait()
+            standby.close()
         self.standby.clear()
 
-    def _popen(self, arguments: list[str], logfile, *, stdin) -> subprocess.Popen:
+    def _start_standby(self) -> Standby:
+        logs = self.storage.root / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        ready_pipe, ready_end = os.pipe()
+        try:
+            with open(logs / STANDBY_LOG, "ab") as logfile:
+                process = self._popen(
+                    ["--standby"],
+                    logfile,
+                    stdin=subprocess.PIPE,
+                    env={**self.env, READY_FD_ENV: str(ready_end)},
+                    pass_fds=(ready_end,),
+                )
+        except BaseException:
+            os.close(ready_pipe)
+            raise
+        finally:
+            os.close(ready_end)
+        return Standby(process, time.monotonic(), ready_pipe)
+
+    def _popen(
+        self, arguments: list[str], logfile, *, stdin, env: dict | None = None, pass_fds: tuple[int, ...] = ()
+    ) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "openft.train", *arguments],
-            env=self.env,
+            env=env or self.env,
             stdout=logfile,
             stderr=subprocess.STDOUT,
             stdin=stdin,
+            pass_fds=pass_fds,
             start_new_session=True,  # its own process group: the worker signals the trainer and its helpers
         )
 

@@ -67,7 +67,7 @@ class Worker:
                 break
             self._spawn(job.id, job.attempts)
         if self.claiming:
-            self.trainers.keep_ready()
+            self.trainers.keep_ready(training=bool(self.children))
 
     def run(self, stop: threading.Event) -> None:
         log.info(

@@ -139,6 +139,19 @@ def wait_for_standby(process: OpenftProcess, timeout: float = 60) -> list[int]:
     return standby
 
 
+def wait_for_ready_standby(process: OpenftProcess, timeout: float = 180) -> int:
+    """The pid of a standby trainer of the process that has imported its stack (the worker logs
+    it), the one the next job goes to."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = process.log_path.read_text(errors="replace")
+        ready = [pid for pid in process.standby() if f"standby trainer {pid} is ready" in log]
+        if ready:
+            return ready[0]
+        assert time.monotonic() < deadline, "no standby trainer became ready"
+        time.sleep(0.1)
+
+
 def wait_until_gone(pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while alive(pid):

@@ -84,15 +84,19 @@ def step_figures(client, job_id: str) -> list[tuple]:
 def test_a_killed_worker_takes_its_trainer_along_and_another_worker_resumes(make_server, tiny_base_models):
     server = make_server(base_models=tiny_base_models, model_aliases={}, embedded_worker=False)
     data_dir = server.settings.data_dir
-    env = openft_env(data_dir, tiny_base_models, max_concurrent_jobs=2, **RECOVERY)
+    # two standby trainers, started before the job: one of them is still waiting while it trains
+    env = openft_env(data_dir, tiny_base_models, max_concurrent_jobs=2, standby_trainers=2, **RECOVERY)
     first = OpenftProcess("worker", env, data_dir / "worker-1.log")
     second = None
     try:
         with sync_client(server.url) as client:
-            job_id = create(client, "supervised", file_id := upload(client, rows("supervised")))
+            wait_for_standby(first)
+            # 60 examples (90 steps): still training when the worker is killed
+            job_id = create(client, "supervised", file_id := upload(client, chat_rows(60)))
             wait_for_state(data_dir, job_id)
             (trainer,) = first.trainers()
-            standby = wait_for_standby(first)
+            standby = first.standby()
+            assert standby
             first.signal(signal.SIGKILL)
             first.wait(timeout=30)
             for pid in (trainer, *standby):
@@ -101,7 +105,7 @@ def test_a_killed_worker_takes_its_trainer_along_and_another_worker_resumes(make
             second = OpenftProcess("worker", env, data_dir / "worker-2.log")
             for done in (job_id, reference):
                 wait_for_status(client, done, {"succeeded", "failed"}, timeout=400)
-            assert_finished_once(client, data_dir, job_id, "supervised")
+            assert_finished_once(client, data_dir, job_id, "supervised", steps=90)
             assert any("stopped responding" in m for m in messages(client, job_id))
             assert_same_model(data_dir, job_id, data_dir, reference)
     finally:
