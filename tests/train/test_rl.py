@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from support.train_specs import train_spec
 
@@ -102,6 +103,34 @@ def test_the_same_seed_gives_the_same_rewards(spec, new_reporter, tmp_path):
     first = rewards(3, "a")
     assert [step for step, _, _ in first] == [1, 2]  # no validation file: no step-0 evaluation
     assert rewards(3, "b") == first
+
+
+def test_a_steps_completions_train_in_passes_of_the_token_budget_with_one_passs_update(
+    spec, new_reporter, tmp_path, monkeypatch
+):
+    """The step samples its 4 completions at once; trained in 4 passes of one (a budget of one
+    token) or one pass of four, it draws the same rewards and ends with the same weights (LoRA
+    dropout off: its masks are drawn per pass)."""
+    from safetensors.torch import load_file
+
+    from openft.train import rl
+    from openft.train import run as run_module
+
+    monkeypatch.setattr(run_module, "LORA_DROPOUT", 0.0)
+
+    def run(budget: int, name: str):
+        monkeypatch.setattr(rl, "TOKEN_BUDGET", {"cpu": budget, "cuda": budget})
+        reporter = new_reporter()
+        result = train_rl(spec(valid=None, output_dir=tmp_path / name), reporter)
+        weights = load_file(str(result.final_dir / "adapter_model.safetensors"))
+        return [(e[1], e[2]["train_mean_reward"]) for e in reporter.of("step")], weights
+
+    rewards_in_passes, in_passes = run(1, "passes")
+    rewards_at_once, at_once = run(10**6, "once")
+    assert rewards_in_passes == rewards_at_once
+    assert in_passes.keys() == at_once.keys()
+    for name, tensor in at_once.items():
+        assert torch.allclose(in_passes[name], tensor, rtol=1e-4, atol=1e-6), name
 
 
 YES_OR_NO = {

@@ -8,13 +8,22 @@ taken longest first (buckets.py already makes a batch's rows about one length) i
 most ``token_budget`` padded tokens (a row, or a DPO pair, alone may be longer), each trimmed of
 the padding its own rows do not need. The step is the same step: SFT divides each group's summed
 loss by the whole batch's labelled tokens, DPO weighs each group's mean loss by its share of the
-pairs.
+pairs. RFT samples a step's completions at once and trains them in equal passes of at most the
+budget (``rows_per_pass``: TRL's gradient accumulation, which normalizes the loss over the step).
 """
 
 import torch
 
 # Padded tokens a forward pass may hold: a CPU saturates its cores on small passes; a GPU wants more.
 TOKEN_BUDGET = {"cpu": 1024, "cuda": 16384}
+
+
+def rows_per_pass(rows: int, row_tokens: int, token_budget: int) -> int:
+    """How many of a step's ``rows`` (of up to ``row_tokens`` tokens each) one pass takes: the most
+    that fit ``token_budget`` and divide the rows evenly, at least one. RFT's micro-batches (TRL's
+    gradient accumulation over one generation batch)."""
+    fitting = max(1, token_budget // max(1, row_tokens))
+    return max(size for size in range(1, rows + 1) if rows % size == 0 and size <= fitting)
 
 
 def row_groups(lengths: list[int], token_budget: int) -> list[list[int]]:

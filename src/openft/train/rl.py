@@ -34,10 +34,11 @@ from openft.lm.loading import stop_token_ids
 from openft.schemas.graders import parse_grader
 from openft.train import run
 from openft.train.hparams import completion_budget, samples_per_prompt
+from openft.train.micro_batches import TOKEN_BUDGET, rows_per_pass
 from openft.train.reporter import Reporter
 from openft.train.rewards import RewardFunction
 from openft.train.rl_callback import ReinforcementCallback
-from openft.train.rollouts import Evaluator, fitting_budget, prompt_rows
+from openft.train.rollouts import Evaluator, fitting_budget, longest_prompt, prompt_rows
 from openft.train.spec import JobFailure, TrainResult, TrainSpec, checkpoint_root
 
 VLLM_GPU_MEMORY_SHARE = 0.3  # of the GPU's memory, for vLLM's weights and KV cache while it samples
@@ -73,10 +74,11 @@ def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         save_dir=checkpoint_root(spec),
         tokenizer=tokenizer,
     )
+    row_tokens = longest_prompt(train, tokenizer) + budget  # the longest row a step can hold
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[rewards],
-        args=_grpo_config(spec, budget, response_format),
+        args=_grpo_config(spec, budget, row_tokens, response_format),
         train_dataset=Dataset.from_list(train),
         processing_class=tokenizer,
         peft_config=run.peft_config(spec, model),
@@ -100,10 +102,18 @@ def _compiled(grammar: Grammar, tokenizer, model, stops: frozenset[int]) -> Comp
         raise JobFailure(exc.message, code="invalid_response_format") from None
 
 
-def _grpo_config(spec: TrainSpec, budget: int, response_format: Grammar | None) -> GRPOConfig:
+def _grpo_config(
+    spec: TrainSpec, budget: int, row_tokens: int, response_format: Grammar | None
+) -> GRPOConfig:
+    """One optimizer step per batch of ``batch_size`` prompts x ``samples_per_prompt`` completions,
+    sampled at once and trained in micro-batches of a token budget (TRL's gradient accumulation
+    over the one generation batch), so a step's activations never hold all its completions."""
     group = samples_per_prompt(spec.plan.hyperparameters["compute_multiplier"])
+    completions = spec.plan.batch_size * group
+    per_pass = rows_per_pass(completions, row_tokens, TOKEN_BUDGET[run.numerics_of(spec).device])
     arguments = run.trainer_arguments(spec)
-    arguments["per_device_train_batch_size"] = spec.plan.batch_size * group  # completions per step
+    arguments["per_device_train_batch_size"] = per_pass
+    arguments["gradient_accumulation_steps"] = completions // per_pass  # sampled once, then in passes
     return GRPOConfig(
         **arguments,
         num_generations=group,

@@ -42,10 +42,15 @@ def _prompt_row(row: dict, tokenizer) -> dict:
     }
 
 
+def longest_prompt(rows: list[dict], tokenizer) -> int:
+    """The tokens of the longest rendered prompt."""
+    return max(len(tokenizer(row["prompt"], add_special_tokens=False)["input_ids"]) for row in rows)
+
+
 def fitting_budget(rows: list[dict], tokenizer, *, budget: int, max_length: int) -> int:
     """The completion budget, shortened so that the longest prompt and its completion fit the
     model's sequence limit; a job whose prompts leave no room fails."""
-    longest = max(len(tokenizer(row["prompt"], add_special_tokens=False)["input_ids"]) for row in rows)
+    longest = longest_prompt(rows, tokenizer)
     room = max_length - longest
     if room < MIN_COMPLETION_TOKENS:
         raise JobFailure(
