@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import os
-import select
 import subprocess
 import sys
 import time
@@ -49,14 +48,18 @@ class Standby:
     ready: bool = False
 
     def is_ready(self) -> bool:
-        if not self.ready and select.select([self.ready_pipe], [], [], 0)[0]:
+        if self.ready:
+            return True
+        try:
             self.ready = os.read(self.ready_pipe, 1) != b""  # b"": it died before it was ready
-            if self.ready:
-                log.info(
-                    "standby trainer %d is ready (%.1f s after its start)",
-                    self.process.pid,
-                    time.monotonic() - self.started,
-                )
+        except OSError:  # BlockingIOError: nothing written yet (the pipe does not block)
+            return False
+        if self.ready:
+            log.info(
+                "standby trainer %d is ready (%.1f s after its start)",
+                self.process.pid,
+                time.monotonic() - self.started,
+            )
         return self.ready
 
     def close(self) -> None:
@@ -121,6 +124,7 @@ class Trainers:
         logs = self.storage.root / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         ready_pipe, ready_end = os.pipe()
+        os.set_blocking(ready_pipe, False)
         try:
             with open(logs / STANDBY_LOG, "ab") as logfile:
                 process = self._popen(
