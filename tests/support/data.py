@@ -32,8 +32,17 @@ def preference_rows(n: int = 10) -> list[dict]:
 
 
 def prompt_rows(n: int = 10, word: str = "hi") -> list[dict]:
-    """Reinforcement rows: a prompt and the ``item.word`` a string_check grader looks for."""
+    """Reinforcement rows: a prompt and the ``item.word`` WORD_CHECK looks for."""
     return [{"messages": [{"role": "user", "content": f"Say {word} ({i})."}], "word": word} for i in range(n)]
+
+
+WORD_CHECK = {  # the grader of prompt_rows: 1 when the sample holds the row's word, ignoring case
+    "type": "string_check",
+    "name": "word",
+    "input": "{{ sample.output_text }}",
+    "reference": "{{ item.word }}",
+    "operation": "ilike",
+}
 
 
 def jsonl(rows: list) -> bytes:

@@ -8,7 +8,7 @@ import base64
 import time
 from pathlib import Path
 
-from support.data import step_metrics
+from support.data import WORD_CHECK, step_metrics
 
 SFT = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": 2}}}
 DPO = {"type": "dpo", "dpo": {"hyperparameters": {"n_epochs": 2, "batch_size": 2}}}
@@ -23,13 +23,7 @@ RFT_HYPERPARAMETERS = {
 RFT = {
     "type": "reinforcement",
     "reinforcement": {
-        "grader": {
-            "type": "string_check",
-            "name": "hi",
-            "input": "{{ sample.output_text }}",
-            "reference": "{{ item.word }}",
-            "operation": "ilike",
-        },
+        "grader": WORD_CHECK,
         "hyperparameters": RFT_HYPERPARAMETERS,
     },
 }

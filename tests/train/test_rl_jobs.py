@@ -10,6 +10,7 @@ import pytest
 
 from support.clients import sync_client
 from support.data import (
+    WORD_CHECK,
     prompt_rows,
     step_metrics,
     upload,
@@ -51,10 +52,6 @@ def rft_server(make_server, tiny_model_dir, long_judge_dir):
     )
 
 
-def rows(n: int) -> list[dict]:
-    return prompt_rows(n, "hi")
-
-
 PYTHON = {
     "type": "python",
     "name": "short",
@@ -65,13 +62,7 @@ MULTI = {  # no top-level name, as OpenAI's RFT notebook writes it
     "type": "multi",
     "graders": {
         "short": PYTHON,
-        "word": {
-            "type": "string_check",
-            "name": "word",
-            "input": "{{ sample.output_text }}",
-            "reference": "{{ item.word }}",
-            "operation": "ilike",
-        },
+        "word": WORD_CHECK,
     },
     "calculate_output": "0.5 * short + 0.5 * word",
 }
@@ -81,8 +72,8 @@ TINY = {"batch_size": 5, "compute_multiplier": 0.5, "eval_samples": 1, "reasonin
 def create(client, grader: dict, *, train: int = 10, valid: int = 2, **hyperparameters):
     return client.fine_tuning.jobs.create(
         model="tiny",
-        training_file=upload(client, rows(train)),
-        validation_file=upload(client, rows(valid), filename="valid.jsonl") if valid else None,
+        training_file=upload(client, prompt_rows(train)),
+        validation_file=upload(client, prompt_rows(valid), filename="valid.jsonl") if valid else None,
         suffix="rft",
         method={
             "type": "reinforcement",

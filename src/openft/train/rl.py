@@ -50,9 +50,9 @@ def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
     train = prompt_rows(spec.training_file, tokenizer)
     valid = prompt_rows(spec.validation_file, tokenizer) if spec.validation_file else None
     hyperparameters = spec.plan.hyperparameters
+    longest_train = longest_prompt(train, tokenizer)
     budget = fitting_budget(
-        train + (valid or []),
-        tokenizer,
+        max(longest_train, longest_prompt(valid, tokenizer) if valid else 0),
         budget=completion_budget(hyperparameters["reasoning_effort"]),
         max_length=max_length,
     )
@@ -74,7 +74,7 @@ def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         save_dir=checkpoint_root(spec),
         tokenizer=tokenizer,
     )
-    row_tokens = longest_prompt(train, tokenizer) + budget  # the longest row a step can hold
+    row_tokens = longest_train + budget  # the longest row a step can hold
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[rewards],

@@ -47,10 +47,9 @@ def longest_prompt(rows: list[dict], tokenizer) -> int:
     return max(len(tokenizer(row["prompt"], add_special_tokens=False)["input_ids"]) for row in rows)
 
 
-def fitting_budget(rows: list[dict], tokenizer, *, budget: int, max_length: int) -> int:
-    """The completion budget, shortened so that the longest prompt and its completion fit the
-    model's sequence limit; a job whose prompts leave no room fails."""
-    longest = longest_prompt(rows, tokenizer)
+def fitting_budget(longest: int, *, budget: int, max_length: int) -> int:
+    """The completion budget, shortened so that the ``longest`` prompt (in tokens) and its
+    completion fit the model's sequence limit; a job whose prompts leave no room fails."""
     room = max_length - longest
     if room < MIN_COMPLETION_TOKENS:
         raise JobFailure(
