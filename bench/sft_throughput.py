@@ -193,7 +193,9 @@ def measured(command: list[str], env: dict, *, may_fail: bool = False) -> dict:
     return {"wall": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "output": output}
 
 
-def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> tuple[dict, int]:
+def run_openft(
+    args, data: Path, data_dir: Path, model_path: Path, compute_dtype: str = "auto"
+) -> tuple[dict, int]:
     sys.path.insert(0, str(ROOT / "tests"))
     from openai import OpenAI
 
@@ -207,6 +209,7 @@ def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> tuple[dict
         embedded_worker=False,
         validator_poll_seconds=0.1,
         base_models={BUILTIN_MODEL: BaseModelConfig(source=source)},
+        compute_dtype=compute_dtype,
     )
     server = RunningServer(settings).start()
     try:
@@ -288,6 +291,16 @@ def main() -> None:
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="reuse a data dir holding the built-in model cache"
     )
+    parser.add_argument(
+        "--baselines",
+        default="defaults,matched",
+        help="the TRL runs to time, comma-separated: defaults, matched (matched needs ~23 GB on CPU)",
+    )
+    parser.add_argument(
+        "--no-float32-twin",
+        action="store_true",
+        help="when openft trains in bfloat16, skip its float32 run (the final-loss comparison)",
+    )
     parser.add_argument("--baseline", choices=["defaults", "matched"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -308,7 +321,7 @@ def main() -> None:
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
     baselines = {}
-    for variant in ("defaults", "matched"):
+    for variant in filter(None, args.baselines.split(",")):
         run = measured(
             [
                 sys.executable,
@@ -335,16 +348,20 @@ def main() -> None:
             run.update(json.loads(run["output"].split("BENCH ", 1)[1].splitlines()[0]))
         baselines[variant] = run
     ours, tokens = run_openft(args, data, data_dir, model_path)
+    twin = None
+    if not args.no_float32_twin and any(") in bfloat16" in message for message in ours["events"]):
+        twin, _ = run_openft(args, data, data_dir, model_path, compute_dtype="float32")
 
-    for name, run in (*baselines.items(), ("openft", ours)):  # the raw figures, before any arithmetic
+    runs = (*baselines.items(), ("openft", ours), *((("openft float32", twin),) if twin else ()))
+    for name, run in runs:  # the raw figures, before any arithmetic
         print(
             "RUN "
             + json.dumps({"run": name, "tokens": tokens, **{k: v for k, v in run.items() if k != "output"}})
         )
-    report(args, baselines, ours, tokens, model_path)
+    report(args, baselines, ours, twin, tokens, model_path)
 
 
-def report(args, baselines: dict, ours: dict, tokens: int, model_path: Path) -> None:
+def report(args, baselines: dict, ours: dict, twin: dict | None, tokens: int, model_path: Path) -> None:
     import torch
 
     device = (
@@ -366,11 +383,9 @@ def report(args, baselines: dict, ours: dict, tokens: int, model_path: Path) -> 
         f"{'MFU':>7}{'peak RSS MB':>13}{'final loss':>12}"
     )
     config = "DPOConfig" if args.method == "dpo" else "SFTConfig"
-    rows = (
-        (f"TRL, {config} defaults", baselines["defaults"]),
-        ("TRL, openft's settings", baselines["matched"]),
-        ("openft job", ours),
-    )
+    labels = {"defaults": f"TRL, {config} defaults", "matched": "TRL, openft's settings"}
+    rows = [(labels[variant], run) for variant, run in baselines.items()] + [(f"openft job, {dtype}", ours)]
+    rows += [("openft job, float32", twin)] if twin else []
     for name, run in rows:
         if "failed" in run:
             print(f"{name:24}{run['failed']} after {run['wall']:.0f} s at {run['peak_rss_mb']:.0f} MB RSS")
@@ -381,9 +396,17 @@ def report(args, baselines: dict, ours: dict, tokens: int, model_path: Path) -> 
             f"{run['train_runtime']:9.1f}{run['wall']:11.1f}{6 * params * rate / peak:7.1%}"
             f"{run['peak_rss_mb']:13.0f}{run['final_loss']:12.4f}"
         )
+    if twin:
+        print(
+            "openft bfloat16 / float32: train throughput "
+            f"{twin['train_runtime'] / ours['train_runtime']:.2f}x, "
+            f"peak memory {ours['peak_rss_mb'] / twin['peak_rss_mb']:.2f}x, final loss "
+            f"{ours['final_loss']:.4f} vs {twin['final_loss']:.4f} "
+            f"({abs(ours['final_loss'] / twin['final_loss'] - 1):.2%} apart)"
+        )
     for variant, label in (("defaults", "TRL defaults"), ("matched", "TRL with openft's settings")):
-        base = baselines[variant]
-        if "failed" in base:
+        base = baselines.get(variant)
+        if base is None or "failed" in base:
             continue
         print(
             f"ratio openft / {label}: train throughput {base['train_runtime'] / ours['train_runtime']:.2f}x, "

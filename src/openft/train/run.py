@@ -11,6 +11,7 @@ Every number of the run comes from ``spec.plan``.
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 from peft import LoraConfig, PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -18,7 +19,7 @@ from openft.datasets.jsonl import read_objects
 from openft.lm import numerics
 from openft.lm.loading import load_model_and_tokenizer, resolve_model_path, sequence_limit
 from openft.lm.numerics import Numerics
-from openft.train import checkpoints
+from openft.train import checkpoints, precision
 from openft.train.callbacks import ReporterCallback
 from openft.train.data import TokenizedData
 from openft.train.evaluation import Validator
@@ -34,10 +35,13 @@ Tokenize = Callable[[list[dict]], TokenizedData]
 def load_model(
     spec: TrainSpec, reporter: Reporter
 ) -> tuple[PreTrainedModel | PeftModel, PreTrainedTokenizerBase, int]:
-    """(model, tokenizer, max_length): the base or parent model, with a parent's adapter trainable again."""
+    """(model, tokenizer, max_length): the base or parent model, with a parent's adapter trainable again.
+    A base under a LoRA adapter never trains: it is held in the computing dtype (precision.py)."""
     target = spec.model
+    dtype = torch.float32 if target.trains_fully else precision.frozen_dtype(numerics_of(spec))
     with long_step(reporter, _loading(spec)):
-        base, tokenizer = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
+        path = resolve_model_path(target.source, Path(spec.data_dir))
+        base, tokenizer = load_model_and_tokenizer(path, dtype=dtype)
         max_length = sequence_limit(base, target.context_length)
         if target.adapter_dir is None:
             return base, tokenizer, max_length
@@ -48,12 +52,13 @@ def load_model(
 
 
 def load_full_model(spec: TrainSpec, reporter: Reporter) -> PreTrainedModel:
-    """A full fine-tune's starting weights on their own (DPO's reference): the base model, or a
-    parent's base with the parent's adapter folded in."""
+    """A full fine-tune's starting weights on their own (DPO's reference, frozen: in the computing
+    dtype): the base model, or a parent's base with the parent's adapter folded in (in float32)."""
     target = spec.model
     with long_step(reporter, f"{_loading(spec)} as the reference model"):
         base, _ = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
-        return base if target.adapter_dir is None else _merged(base, target.adapter_dir)
+        reference = base if target.adapter_dir is None else _merged(base, target.adapter_dir)
+        return precision.frozen(reference, numerics_of(spec))
 
 
 def _loading(spec: TrainSpec) -> str:
@@ -158,14 +163,18 @@ def _save_checkpoint(spec: TrainSpec, reporter: Reporter, model, tokenizer, step
 def train_to_end(
     trainer, callback: ReporterCallback, spec: TrainSpec, tokenizer, trained_tokens: Callable[[], int]
 ):
-    """Train (from the saved state when there is one, saving states as it goes), then save the final
-    model unless stopped. ``trained_tokens`` counts the run's tokens once it has trained."""
+    """Train (from the saved state when there is one, saving states as it goes) in the run's
+    precision (precision.py), then save the final model unless stopped. ``trained_tokens`` counts
+    the run's tokens once it has trained."""
     callback.save_states(
         states_root(spec.output_dir),
         every_steps=spec.state_every_steps,
         every_seconds=spec.state_every_seconds,
     )
-    trainer.train(resume_from_checkpoint=str(spec.resume_from) if spec.resume_from else None)
+    chosen = numerics_of(spec)
+    precision.fast_lora(trainer.model, chosen)
+    with precision.autocast(chosen):
+        trainer.train(resume_from_checkpoint=str(spec.resume_from) if spec.resume_from else None)
     final = None
     if not callback.stopped:
         with long_step(callback.reporter, "Saving the fine-tuned model"):
