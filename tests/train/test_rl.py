@@ -110,9 +110,11 @@ def test_a_steps_completions_train_in_passes_of_the_token_budget_with_one_passs_
 ):
     """The step samples its 4 completions at once; trained in 4 passes of one (a budget of one
     token) or one pass of four, it draws the same rewards and ends with the same weights (LoRA
-    dropout off: its masks are drawn per pass)."""
+    dropout off: its masks are drawn per pass; float32: bfloat16 rounds each pass's shapes its
+    own way)."""
     from safetensors.torch import load_file
 
+    from openft.lm import numerics
     from openft.train import rl
     from openft.train import run as run_module
 
@@ -121,7 +123,8 @@ def test_a_steps_completions_train_in_passes_of_the_token_budget_with_one_passs_
     def run(budget: int, name: str):
         monkeypatch.setattr(rl, "TOKEN_BUDGET", {"cpu": budget, "cuda": budget})
         reporter = new_reporter()
-        result = train_rl(spec(valid=None, output_dir=tmp_path / name), reporter)
+        float32 = numerics.choose("float32", device="cpu")
+        result = train_rl(spec(valid=None, output_dir=tmp_path / name, numerics=float32), reporter)
         weights = load_file(str(result.final_dir / "adapter_model.safetensors"))
         return [(e[1], e[2]["train_mean_reward"]) for e in reporter.of("step")], weights
 

@@ -2,7 +2,7 @@
 
 In bfloat16 a run is mixed precision: the weights that train (a LoRA adapter, or every weight
 of a full fine-tune) stay float32, the matmuls run in bfloat16 under ``autocast``, and the
-frozen weights (the base under a LoRA adapter, DPO's reference model) are held in bfloat16
+frozen weights (the base under a LoRA adapter) are held in bfloat16
 from the start, so no step casts them again and they take half the memory.
 
 The whole of ``trainer.train()`` runs under ``autocast``: the Trainer's own forward, openft's
@@ -16,30 +16,19 @@ draws one float per element: a fifth of a bfloat16 CPU step went to drawing drop
 """
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 from torch import nn
 
 from openft.lm.numerics import Numerics
 
-Model = TypeVar("Model", bound=nn.Module)
 MASK_BITS = 15  # each mask element compares 15 random bits with the dropout probability
 
 
 def frozen_dtype(numerics: Numerics) -> torch.dtype:
     """The dtype of weights that never train: the computing dtype."""
     return numerics.torch_dtype
-
-
-def frozen(model: Model, numerics: Numerics) -> Model:
-    """``model``'s weights in the dtype of weights that never train, in eval mode. Parameters only:
-    ``model.to(dtype)`` would round buffers too, such as the rotary embedding's float32 frequencies
-    (as ``from_pretrained(dtype=)`` does not)."""
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-        parameter.data = parameter.data.to(frozen_dtype(numerics))
-    return model.eval()
 
 
 def autocast(numerics: Numerics) -> AbstractContextManager:

@@ -52,13 +52,13 @@ def load_model(
 
 
 def load_full_model(spec: TrainSpec, reporter: Reporter) -> PreTrainedModel:
-    """A full fine-tune's starting weights on their own (DPO's reference, frozen: in the computing
-    dtype): the base model, or a parent's base with the parent's adapter folded in (in float32)."""
+    """A full fine-tune's starting weights on their own (DPO's reference): the base model, or a
+    parent's base with the parent's adapter folded in. In the policy's float32, not held in
+    bfloat16 like a frozen base: the reference must score exactly as the policy did at its start."""
     target = spec.model
     with long_step(reporter, f"{_loading(spec)} as the reference model"):
         base, _ = load_model_and_tokenizer(resolve_model_path(target.source, Path(spec.data_dir)))
-        reference = base if target.adapter_dir is None else _merged(base, target.adapter_dir)
-        return precision.frozen(reference, numerics_of(spec))
+        return base if target.adapter_dir is None else _merged(base, target.adapter_dir)
 
 
 def _loading(spec: TrainSpec) -> str:
