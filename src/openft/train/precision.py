@@ -2,8 +2,9 @@
 
 In bfloat16 a run is mixed precision: the weights that train (a LoRA adapter, or every weight
 of a full fine-tune) stay float32, the matmuls run in bfloat16 under ``autocast``, and the
-frozen weights (the base under a LoRA adapter) are held in bfloat16
-from the start, so no step casts them again and they take half the memory.
+frozen base under a LoRA adapter is held in bfloat16 from the start, so no step casts it again
+and it takes half the memory. (DPO's reference for a full fine-tune stays float32: it must score
+exactly as the policy did at its start.)
 
 The whole of ``trainer.train()`` runs under ``autocast``: the Trainer's own forward, openft's
 head and loss on labelled tokens (which call the backbone directly, past the forward that
