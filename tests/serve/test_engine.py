@@ -38,7 +38,8 @@ def targets(tiny_model_dir, tiny_artifacts) -> dict[str, ModelTarget]:
 def new_engine(tmp_path, **options):
     from openft.serve.transformers_engine import TransformersEngine
 
-    return TransformersEngine(tmp_path, **options)
+    # float32: the tests compare a request's exact tokens alone and batched (tiny_models.py)
+    return TransformersEngine(tmp_path, **{"compute_dtype": "float32", **options})
 
 
 def job(target: ModelTarget, max_tokens: int = 8, **sampling) -> GenerationJob:
