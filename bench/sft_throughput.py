@@ -243,6 +243,15 @@ def run_openft(
     return result, done.trained_tokens
 
 
+def numerics_event(run: dict) -> str:
+    """The openft job's event naming the device and dtype that trained it."""
+    return next((m for m in run["events"] if m.startswith("Training on ")), "no numerics event")
+
+
+def trained_dtype(run: dict) -> str:
+    return "bfloat16" if ") in bfloat16" in numerics_event(run) else "float32"
+
+
 def final_loss(client, job_id: str) -> float:
     events = client.fine_tuning.jobs.list_events(job_id, limit=1000).data
     steps = [e.data for e in events if e.type == "metrics" and e.data]
@@ -349,7 +358,7 @@ def main() -> None:
         baselines[variant] = run
     ours, tokens = run_openft(args, data, data_dir, model_path)
     twin = None
-    if not args.no_float32_twin and any(") in bfloat16" in message for message in ours["events"]):
+    if not args.no_float32_twin and trained_dtype(ours) == "bfloat16":
         twin, _ = run_openft(args, data, data_dir, model_path, compute_dtype="float32")
 
     runs = (*baselines.items(), ("openft", ours), *((("openft float32", twin),) if twin else ()))
@@ -369,8 +378,8 @@ def report(args, baselines: dict, ours: dict, twin: dict | None, tokens: int, mo
         if torch.cuda.is_available()
         else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
     )
-    numerics = next((m for m in ours["events"] if m.startswith("Training on ")), "no numerics event")
-    dtype = "bfloat16" if ") in bfloat16" in numerics else "float32"
+    numerics = numerics_event(ours)
+    dtype = trained_dtype(ours)
     peak, params = matmul_peak(dtype), n_parameters(model_path)
     print(
         f"device: {device}; torch {torch.__version__}; {args.method}: {args.examples} examples "

@@ -58,7 +58,8 @@ def test_a_bfloat16_run_computes_in_bfloat16_with_float32_like_losses_the_same_e
 
 def test_a_frozen_base_is_bfloat16_and_the_rotary_frequencies_stay_float32(tiny_model_dir):
     model, _ = load_model_and_tokenizer(
-        tiny_model_dir, dtype=precision.frozen_dtype(numerics.choose("bfloat16", device="cpu"))
+        tiny_model_dir,
+        dtype=precision.loading_dtype(numerics.choose("bfloat16", device="cpu"), trains_fully=False),
     )
     assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
     assert {b.dtype for b in model.buffers()} == {torch.float32}

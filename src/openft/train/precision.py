@@ -27,9 +27,10 @@ from openft.lm.numerics import Numerics
 MASK_BITS = 15  # each mask element compares 15 random bits with the dropout probability
 
 
-def frozen_dtype(numerics: Numerics) -> torch.dtype:
-    """The dtype of weights that never train: the computing dtype."""
-    return numerics.torch_dtype
+def loading_dtype(numerics: Numerics, *, trains_fully: bool) -> torch.dtype:
+    """The dtype a run's starting model loads in: float32 where every weight trains (the master
+    weights), else the computing dtype (a base under a LoRA adapter never trains)."""
+    return torch.float32 if trains_fully else numerics.torch_dtype
 
 
 def autocast(numerics: Numerics) -> AbstractContextManager:

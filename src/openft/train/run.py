@@ -11,7 +11,6 @@ Every number of the run comes from ``spec.plan``.
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from peft import LoraConfig, PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -38,7 +37,7 @@ def load_model(
     """(model, tokenizer, max_length): the base or parent model, with a parent's adapter trainable again.
     A base under a LoRA adapter never trains: it is held in the computing dtype (precision.py)."""
     target = spec.model
-    dtype = torch.float32 if target.trains_fully else precision.frozen_dtype(numerics_of(spec))
+    dtype = precision.loading_dtype(numerics_of(spec), trains_fully=target.trains_fully)
     with long_step(reporter, _loading(spec)):
         path = resolve_model_path(target.source, Path(spec.data_dir))
         base, tokenizer = load_model_and_tokenizer(path, dtype=dtype)
