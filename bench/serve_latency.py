@@ -12,7 +12,8 @@ job produces (r=8, alpha 16, all linear layers; B=0, so answers match the base m
 `--adapter DIR`. Last, `--concurrency` requests at once (half base, half adapter) against the
 same requests run one after another with `generate`: aggregate tokens per second. Both sides
 use the same number of torch threads (`--threads`, default the engine's: one per core but one),
-the same device and dtype (float32 on a CPU, bfloat16 on a GPU, as the engine loads it).
+the same device and dtype, numerics.py's choice as the engine loads it (bfloat16 on a GPU or a CPU
+with native bfloat16, float32 elsewhere; OPENFT_COMPUTE_DTYPE overrides both).
 
 Memory: the weights each side holds to serve both models (`generate` needs a second copy of the
 base under the adapter, openft swaps the adapter on its one base) and, on a GPU, the peak of
@@ -248,6 +249,8 @@ def main() -> None:
     import torch
     from peft import PeftModel
 
+    from openft.config import Settings
+    from openft.lm import numerics
     from openft.lm.loading import builtin_model_dir, load_model_and_tokenizer
     from openft.serve.transformers_engine import engine_threads
 
@@ -259,10 +262,8 @@ def main() -> None:
     adapter = args.adapter or make_adapter(
         model_path, Path(tempfile.mkdtemp(prefix="openft-adapter-")) / "adapter"
     )
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = (
-        torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    )  # as the engine loads
+    chosen = numerics.choose(Settings().compute_dtype)  # as the engine loads
+    device, dtype = chosen.device, chosen.torch_dtype
     base, base_tokenizer = load_model_and_tokenizer(model_path, dtype=dtype)
     tuned_base, _ = load_model_and_tokenizer(model_path, dtype=dtype)
     base, tuned_base = base.to(device), tuned_base.to(device)
@@ -290,11 +291,7 @@ def main() -> None:
     finally:
         server.stop()
 
-    card = (
-        torch.cuda.get_device_name(0)
-        if torch.cuda.is_available()
-        else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    )
+    card = f"{chosen.device.upper()} ({chosen.hardware}, {os.cpu_count()} cores), {chosen.dtype}"
     print(
         f"machine: {platform.node()}; device: {card}; torch {torch.__version__} with {threads} thread(s); "
         f"commit {commit()}"

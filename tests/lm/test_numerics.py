@@ -8,7 +8,7 @@ from openft.lm import numerics
 
 pytest.importorskip("torch")
 
-FLAGS = "fpu sse2 avx2 avx512f avx512_bf16"
+FLAGS = "fpu sse2 avx2 avx512f avx512bw avx512vl"
 
 
 def cpuinfo(tmp_path: Path, flags: str) -> Path:
@@ -20,13 +20,20 @@ def cpuinfo(tmp_path: Path, flags: str) -> Path:
 def test_a_cpu_with_amx_trains_in_bfloat16(tmp_path):
     chosen = numerics.choose(device="cpu", cpuinfo=cpuinfo(tmp_path, FLAGS + " amx_tile amx_bf16"))
     assert (chosen.device, chosen.dtype, chosen.bf16) == ("cpu", "bfloat16", True)
-    assert chosen.describe().startswith("Training on CPU (Test Xeon) in bfloat16")
+    assert chosen.describe().startswith("Training on CPU (Test Xeon) in bfloat16: this CPU (AMX)")
 
 
-def test_a_cpu_without_amx_trains_in_float32_even_with_avx512_bf16(tmp_path):
+def test_a_cpu_with_avx512_bf16_trains_in_bfloat16(tmp_path):
+    # AMD Zen 4 (the project's EPYC VMs) and Intel Cooper Lake: native bf16 dot products, no AMX.
+    chosen = numerics.choose(device="cpu", cpuinfo=cpuinfo(tmp_path, FLAGS + " avx512_bf16"))
+    assert chosen.dtype == "bfloat16"
+    assert "this CPU (AVX-512 BF16) runs bfloat16 fast" in chosen.describe()
+
+
+def test_a_cpu_without_native_bfloat16_trains_in_float32(tmp_path):
     chosen = numerics.choose(device="cpu", cpuinfo=cpuinfo(tmp_path, FLAGS))
     assert (chosen.dtype, chosen.bf16) == ("float32", False)
-    assert "no AMX" in chosen.describe()
+    assert "no AMX or AVX-512 BF16" in chosen.describe()
 
 
 def test_no_cpuinfo_means_float32(tmp_path):
