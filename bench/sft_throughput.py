@@ -8,7 +8,8 @@ the ratios.
 The data looks like real chat data: synthetic chats (a quarter of them two exchanges), user turns
 of 10-150 words, assistant turns of lognormal length (median 250 words, sigma 0.8, cut at half
 the maximum length of 2048 tokens), in the model's real tokenizer; for DPO the last answer is
-the chosen one and a second lognormal answer the rejected one. Tokens are real (non-pad) tokens.
+the chosen one and a second lognormal answer the rejected one (`--context-turns N`: N earlier
+exchanges in every prompt, multi-turn preference data). Tokens are real (non-pad) tokens.
 MFU counts 6 x parameters FLOPs a token (the usual convention, though LoRA computes no weight
 gradients of the base) over the measured FLOP/s of a 2048^3 matmul in the dtype trained.
 
@@ -85,12 +86,16 @@ def dataset(n: int, seed: int = 0) -> list[dict]:
     return [{"messages": chat(rng, 2 if rng.random() < 0.25 else 1)} for _ in range(n)]
 
 
-def preference_dataset(n: int, seed: int = 0) -> list[dict]:
+def preference_dataset(n: int, seed: int = 0, context_turns: int | None = None) -> list[dict]:
     """Preference pairs on the same shape: the conversation up to its last user turn, then two
-    answers of independent lognormal lengths."""
+    answers of independent lognormal lengths. With ``context_turns`` every conversation has that
+    many exchanges before the answered one (multi-turn preference data: long shared prompts)."""
     rng = random.Random(seed)
     rows = []
-    for row in dataset(n, seed):
+    chats = dataset(n, seed)
+    if context_turns is not None:
+        chats = [{"messages": chat(rng, context_turns + 1)} for _ in range(n)]
+    for row in chats:
         rejected = {"role": "assistant", "content": words(rng, answer_words(rng))}
         rows.append(
             {
@@ -310,6 +315,12 @@ def main() -> None:
         action="store_true",
         help="when openft trains in bfloat16, skip its float32 run (the final-loss comparison)",
     )
+    parser.add_argument(
+        "--context-turns",
+        type=int,
+        default=None,
+        help="DPO: every prompt holds this many earlier exchanges (long shared prompts)",
+    )
     parser.add_argument("--baseline", choices=["defaults", "matched"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -326,7 +337,10 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     model_path = args.model_path or builtin_model_dir(data_dir)
     data = data_dir / "bench.jsonl"
-    rows = preference_dataset(args.examples) if args.method == "dpo" else dataset(args.examples)
+    if args.method == "dpo":
+        rows = preference_dataset(args.examples, context_turns=args.context_turns)
+    else:
+        rows = dataset(args.examples)
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
     baselines = {}

@@ -32,7 +32,8 @@ from openft.train.token_loss import compact_fused_head
 class PretokenizedDPOTrainer(MicroBatchSteps, DPOTrainer):
     """A DPOTrainer fed pairs already tokenized by preference.py (like SFT's skip_prepare_dataset),
     drawing batches of pairs of about one length (buckets.py), running them in micro-batches of
-    whole pairs (micro_batches.py), the LM head projecting only the answers' tokens (token_loss.py)."""
+    whole pairs (micro_batches.py), the LM head projecting only the answers' tokens (token_loss.py),
+    each pair's prompt computed once where that saves work (shared_prompt.py)."""
 
     paired = True
 

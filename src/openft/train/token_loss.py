@@ -15,8 +15,11 @@ import torch
 import torch.nn.functional as F
 
 from openft.train.data import IGNORE_INDEX
+from openft.train.shared_prompt import pack_pairs
 
 BACKBONE_INPUTS = ("input_ids", "attention_mask", "position_ids")
+# Arguments that change nothing the compact head returns (its output is always a dataclass)
+QUIET_ARGUMENTS = ("use_cache", "return_dict")
 # Config fields of models whose head does more than a projection (scaled or soft-capped logits)
 HEAD_EXTRAS = ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier")
 
@@ -64,13 +67,13 @@ def compact_fused_head(model) -> None:
     fused = model.forward
 
     def forward(*args, fused_lm_head=False, labels=None, **kwargs):
-        if not fused_lm_head or not plain_head(model) or set(kwargs) - {*BACKBONE_INPUTS, "use_cache"}:
+        # PEFT's forward passes every argument it knows, most as None (inputs_embeds, output_*)
+        given = {name for name, value in kwargs.items() if value is not None}
+        if args or not fused_lm_head or not plain_head(model) or given - {*BACKBONE_INPUTS, *QUIET_ARGUMENTS}:
             return fused(*args, fused_lm_head=fused_lm_head, labels=labels, **kwargs)
-        backbone = getattr(model, model.base_model_prefix)
-        hidden = backbone(**{k: v for k, v in kwargs.items() if k in BACKBONE_INPUTS}, use_cache=False)
-        shifted = labels[:, 1:].to(hidden.last_hidden_state.device)
+        shifted = labels[:, 1:]
         scored = shifted != IGNORE_INDEX
-        logits = model.get_output_embeddings()(hidden.last_hidden_state[:, :-1][scored]).float()
+        logits = model.get_output_embeddings()(answer_states(model, kwargs, labels, scored)).float()
         log_softmax = logits.log_softmax(-1)
         targets = shifted[scored]
         picked = log_softmax.gather(-1, targets[:, None]).squeeze(-1)
@@ -99,3 +102,24 @@ def compact_fused_head(model) -> None:
         )
 
     model.forward = forward
+
+
+def answer_states(model, inputs: dict, labels: torch.Tensor, scored: torch.Tensor) -> torch.Tensor:
+    """The backbone's hidden states that predict the labelled tokens of a DPO batch, in order: from
+    each pair packed in one row where that saves work (shared_prompt.py), else from TRL's rows.
+    Packing needs a mask of any shape, which sdpa takes as booleans (eager attention would need
+    an additive one, flash attention none): other attention keeps TRL's rows."""
+    backbone = getattr(model, model.base_model_prefix)
+    arguments = {name: inputs[name] for name in BACKBONE_INPUTS if inputs.get(name) is not None}
+    packed = None
+    if model.config._attn_implementation == "sdpa" and set(arguments) == {"input_ids", "attention_mask"}:
+        packed = pack_pairs(arguments["input_ids"], arguments["attention_mask"], labels, model.config)
+    if packed is None:
+        return backbone(**arguments, use_cache=False).last_hidden_state[:, :-1][scored]
+    states = backbone(
+        input_ids=packed.input_ids,
+        position_ids=packed.position_ids,
+        attention_mask=packed.attention_mask,
+        use_cache=False,
+    ).last_hidden_state
+    return states.flatten(0, 1)[packed.predictors[scored]]
