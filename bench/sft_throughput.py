@@ -92,8 +92,9 @@ def preference_dataset(n: int, seed: int = 0, context_turns: int | None = None) 
     many exchanges before the answered one (multi-turn preference data: long shared prompts)."""
     rng = random.Random(seed)
     rows = []
-    chats = dataset(n, seed)
-    if context_turns is not None:
+    if context_turns is None:
+        chats = dataset(n, seed)
+    else:
         chats = [{"messages": chat(rng, context_turns + 1)} for _ in range(n)]
     for row in chats:
         rejected = {"role": "assistant", "content": words(rng, answer_words(rng))}

@@ -36,7 +36,8 @@ def pack_pairs(
     input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor, config
 ) -> PackedPairs | None:
     """The pairs of a TRL DPO batch packed one to a row, or None where the batch is not pairs
-    sharing a prompt (labels are -100 before each answer) or packing would not save work."""
+    sharing a prompt (labels are -100 before each answer) or packing would not save work by
+    ``backbone_work`` on the language model's ``config``."""
     rows, width = input_ids.shape
     if rows == 0 or rows % 2 or attention_mask.dim() != 2:
         return None
@@ -75,10 +76,9 @@ def pack_pairs(
     sees |= torch.eye(packed_width, dtype=torch.bool, device=device)  # a pad attends to itself alone
 
     shifted = column[None, :-1].expand(rows, -1)
-    own_pair = torch.arange(rows, device=device)[:, None] % pairs
-    after_prompt = (torch.arange(rows, device=device)[:, None] >= pairs) & (
-        shifted >= prompt.repeat(2)[:, None]
-    )
+    row = torch.arange(rows, device=device)[:, None]
+    own_pair = row % pairs
+    after_prompt = (row >= pairs) & (shifted >= prompt.repeat(2)[:, None])
     packed_column = torch.where(after_prompt, shifted + chosen.repeat(2)[:, None], shifted)
     return PackedPairs(
         input_ids=input_ids[source_row, source_column] * valid,
@@ -90,8 +90,8 @@ def pack_pairs(
 
 def backbone_work(rows: int, width: int, config) -> float:
     """The backbone's multiply-adds for ``rows`` rows of ``width`` tokens under a dense mask, per
-    layer: each token through the attention and MLP projections, each query against each key."""
-    config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    layer: each token through the attention and MLP projections, each query against each key.
+    ``config``: the language model's (token_loss.text_config)."""
     hidden, heads = config.hidden_size, config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or hidden // heads
     kv_heads = getattr(config, "num_key_value_heads", None) or heads

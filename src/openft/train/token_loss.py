@@ -26,8 +26,13 @@ HEAD_EXTRAS = ("final_logit_softcapping", "logit_scale", "logits_scaling", "outp
 
 def plain_head(model) -> bool:
     """Whether the model's logits are its hidden states times the head alone (most causal LMs)."""
-    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    config = text_config(model.config)
     return all(getattr(config, name, None) is None for name in HEAD_EXTRAS)
+
+
+def text_config(config):
+    """A model config's language-model part (a multimodal config holds it inside)."""
+    return config.get_text_config() if hasattr(config, "get_text_config") else config
 
 
 @dataclass
@@ -113,7 +118,9 @@ def answer_states(model, inputs: dict, labels: torch.Tensor, scored: torch.Tenso
     arguments = {name: inputs[name] for name in BACKBONE_INPUTS if inputs.get(name) is not None}
     packed = None
     if model.config._attn_implementation == "sdpa" and set(arguments) == {"input_ids", "attention_mask"}:
-        packed = pack_pairs(arguments["input_ids"], arguments["attention_mask"], labels, model.config)
+        packed = pack_pairs(
+            arguments["input_ids"], arguments["attention_mask"], labels, text_config(model.config)
+        )
     if packed is None:
         return backbone(**arguments, use_cache=False).last_hidden_state[:, :-1][scored]
     states = backbone(
