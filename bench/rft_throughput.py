@@ -215,6 +215,7 @@ def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> dict:
     from openft import queue
     from openft.config import BUILTIN_MODEL, SETTINGS_ENV, BaseModelConfig, Settings
     from openft.train.hparams import COMPLETION_BUDGETS, SAMPLES_PER_UNIT_COMPUTE
+    from openft.trainers import training_env
     from support.server import RunningServer
 
     source = "builtin" if args.model_path is None else str(model_path)
@@ -251,7 +252,7 @@ def run_openft(args, data: Path, data_dir: Path, model_path: Path) -> dict:
             claimed = queue.claim(server.services.db, worker_id="bench")
             assert claimed and claimed.id == job.id, client.fine_tuning.jobs.retrieve(job.id).error
             env = {
-                **os.environ,
+                **training_env(os.environ),  # as a worker starts it
                 SETTINGS_ENV: settings.for_training_process(data_dir, settings.resolved_database_url),
             }
             result = measured([sys.executable, *profiled(args, "openft"), "-m", "openft.train", job.id], env)

@@ -207,6 +207,7 @@ def run_openft(
 
     from openft import queue
     from openft.config import BUILTIN_MODEL, SETTINGS_ENV, BaseModelConfig, Settings
+    from openft.trainers import training_env
     from support.server import RunningServer
 
     source = "builtin" if args.model_path is None else str(model_path)
@@ -233,7 +234,7 @@ def run_openft(
                 time.sleep(0.1)
             assert queue.claim(server.services.db, worker_id="bench").id == job.id
             env = {
-                **os.environ,
+                **training_env(os.environ),  # as a worker starts it
                 SETTINGS_ENV: settings.for_training_process(data_dir, settings.resolved_database_url),
             }
             result = measured([sys.executable, "-m", "openft.train", job.id], env)

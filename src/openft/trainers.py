@@ -13,6 +13,13 @@ importing the stack next to a training job (seconds of CPU) slowed its steps twi
 standby.py), which keeps it from slowing anything else, such as the API.
 Every job still has a process of its own, used once: a crash or a kill takes one job down, never
 the worker, and the GPU memory of a job is released when it ends.
+
+Training processes run with glibc's malloc keeping large blocks in its heap (``training_env``).
+By default it hands every block above its mmap threshold (at most 32 MB) back to the kernel when
+it is freed, and a training step frees and allocates hundreds of MB of activations and logits, so
+each step page-faulted and zeroed them afresh. Measured on SFT, 2-core AMD EPYC, bfloat16, four
+runs each, alternated: 341 against 304 train tokens/s (1.12x), peak RSS +6%
+(bench/results/sft_throughput_cpu.txt). A ``GLIBC_TUNABLES`` of the user's own is kept instead.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +44,12 @@ log = logging.getLogger("openft.worker")
 TRAIN_LOG = "train.log"  # in the job's dir: what its training process printed
 STANDBY_LOG = "standby.log"  # in the data dir's logs/: what standby trainers printed before their job
 RESTART_BACKOFF_SECONDS = 60.0  # a standby that died young is not started again before this
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296"
+
+
+def training_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a training process started from ``environ`` (see the module's text)."""
+    return {"GLIBC_TUNABLES": MALLOC_TUNABLES, **environ}
 
 
 @dataclass
@@ -73,7 +87,7 @@ class Trainers:
     def __init__(self, settings: Settings, storage: Storage, database_url: str):
         self.settings, self.storage = settings, storage
         self.env = {
-            **os.environ,
+            **training_env(os.environ),
             SETTINGS_ENV: settings.for_training_process(storage.root, database_url),
             WORKER_PID_ENV: str(os.getpid()),
         }
