@@ -4,8 +4,9 @@ same prompts, greedy, in one process and one run.
 
     .venv/bin/python bench/serve_latency.py [--max-tokens 64 --repeats 3 --concurrency 8 --data-dir DIR]
 
-The baseline is what a user writes by hand: the model (wrapped with `PeftModel` for the adapter)
-and `generate(do_sample=False)` with a `TextIteratorStreamer`, one request at a time. openft runs
+The baseline is what a user writes by hand: the model loaded with `from_pretrained` (wrapped with
+`PeftModel` for the adapter) and `generate(do_sample=False)` with a `TextIteratorStreamer`, one
+request at a time, alternating with openft's request for the same prompt. openft runs
 its real path: a server with the official SDK streaming the answer over HTTP (SSE), so its TTFT
 includes HTTP, the chat template and scheduling. The adapter is an untrained LoRA of the shape a
 job produces (r=8, alpha 16, all linear layers; B=0, so answers match the base model's), or
@@ -139,9 +140,27 @@ def summary(runs: list[dict]) -> dict:
     }
 
 
-def timed(repeats: int, run) -> list[dict]:
-    run(PROMPTS[0])  # warm-up: loads, first-call costs
-    return [run(PROMPTS[i % len(PROMPTS)]) for i in range(repeats)]
+def timed(repeats: int, plain, ours) -> tuple[list[dict], list[dict]]:
+    """Both sides' runs, alternated request by request (the machine's drift falls on both alike)."""
+    plain(PROMPTS[0]), ours(PROMPTS[0])  # warm-up: loads, first-call costs
+    runs = [(plain(prompt), ours(prompt)) for prompt in (PROMPTS[i % len(PROMPTS)] for i in range(repeats))]
+    return [p for p, _ in runs], [o for _, o in runs]
+
+
+def single_requests(args, client, base, tuned, tokenizer) -> dict[str, tuple[dict, dict]]:
+    """generate's and openft's summaries, one request at a time, on the base model and the adapter."""
+    rows = {}
+    for name, model, served in (
+        ("base", base, "SmolLM2-135M-Instruct"),
+        ("LoRA adapter", tuned, ADAPTER_MODEL),
+    ):
+        plain_runs, our_runs = timed(
+            args.repeats,
+            lambda p, m=model: baseline_run(m, tokenizer, p, args.max_tokens),
+            lambda p, s=served: openft_run(client, s, p, args.max_tokens),
+        )
+        rows[name] = (summary(plain_runs), summary(our_runs))
+    return rows
 
 
 def start_server(data_dir: Path, model_path: Path | None, adapter: Path, threads: int):
@@ -284,19 +303,7 @@ def main() -> None:
     server = start_server(data_dir, args.model_path, adapter, threads)
     client = openai.OpenAI(base_url=server.url, api_key="sk-bench", max_retries=0)
     try:
-        rows = {}
-        for name, model, served in (
-            ("base", base.eval(), "SmolLM2-135M-Instruct"),
-            ("LoRA adapter", tuned, ADAPTER_MODEL),
-        ):
-            rows[name] = (
-                summary(
-                    timed(
-                        args.repeats, lambda p, m=model: baseline_run(m, base_tokenizer, p, args.max_tokens)
-                    )
-                ),
-                summary(timed(args.repeats, lambda p, s=served: openft_run(client, s, p, args.max_tokens))),
-            )
+        rows = single_requests(args, client, base.eval(), tuned, base_tokenizer)
         (ours_agg, ours_work), (base_agg, base_work) = concurrent(args, client, base, tuned, base_tokenizer)
         engine = server.app.state.engine.get()
         ours_weights = weights_mb(*(loaded.adapters.module for loaded in engine.pool.bases.values()))
