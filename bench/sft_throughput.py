@@ -389,11 +389,10 @@ def main() -> None:
 def report(args, baselines: dict, ours: dict, twin: dict | None, tokens: int, model_path: Path) -> None:
     import torch
 
-    device = (
-        torch.cuda.get_device_name(0)
-        if torch.cuda.is_available()
-        else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    )
+    from openft.lm import numerics as chosen_numerics
+
+    chosen = chosen_numerics.choose()  # the machine as the job's numerics name it
+    device = f"{chosen.device.upper()} ({chosen.hardware}, {os.cpu_count()} cores, {platform.machine()})"
     numerics = numerics_event(ours)
     dtype = trained_dtype(ours)
     peak, params = matmul_peak(dtype), n_parameters(model_path)
