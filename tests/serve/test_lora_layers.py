@@ -102,7 +102,7 @@ def peft_forward(model):
     return forward
 
 
-TOLERANCE = {"float32": 1e-5, "bfloat16": 2e-2}
+TOLERANCE = {"float32": 1e-5, "bfloat16": 3e-2}  # bf16: mixed rows differ by PEFT rounding the delta first
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])

@@ -3,10 +3,12 @@
 The first adapter wraps the base in a ``PeftModel``; later ones are loaded beside it by name,
 kept in a ``PinnedLRU`` (adapters in use are never evicted) and deleted when they fall out.
 A batch on one adapter runs it as PEFT's active adapter, a batch on the base model runs with
-adapter layers disabled, and only a batch that mixes them names each row's adapter (PEFT's mixed
-batch, whose forward hooks make a step slower). Switching costs a pass over the model's layers,
-so the set remembers what is switched on and switches only when a batch needs something else.
-The LoRA layers run a lean inference forward (``lora_layers``), mixed batches included.
+adapter layers disabled, and only a batch that mixes them names each row's adapter. The LoRA
+layers run a lean inference forward while every adapter loaded is plain LoRA (``lora_layers``),
+and a mixed batch then hands them its rows' adapters directly (``RowAdapters``); otherwise it
+takes PEFT's ``adapter_names``, whose hooks cost a forward pass more than the adapters' math.
+Switching costs a pass over the model's layers, so the set remembers what is switched on and
+switches only when a batch needs something else.
 """
 
 from __future__ import annotations
