@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 
 def weight_copies(model, **inputs) -> tuple[int, torch.Tensor]:
-    """The logits, and how many ops copied or multiplied a tensor the size of the head's weight per row."""
+    """How many ops copied or multiplied a tensor the size of the head's weight per row, and the logits."""
     from torch.profiler import profile
 
     vocab, hidden = model.get_output_embeddings().weight.shape

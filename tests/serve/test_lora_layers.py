@@ -1,7 +1,6 @@
 """The served LoRA layers' lean forward (serve/lora_layers.py) against PEFT's own: the same logits
-for a batch on one adapter, on the base model and on a mix of both, prefill and decode; a row's
-logits that do not depend on its neighbours' adapters; PEFT's forward again for an adapter the
-lean one does not cover (a bias on B)."""
+for a batch on one adapter, on the base model and on a mix of both, prefill and decode, in float32
+and bfloat16; PEFT's forward again for an adapter the lean one does not cover (a bias on B)."""
 
 from __future__ import annotations
 
