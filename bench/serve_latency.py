@@ -17,7 +17,8 @@ the same device and dtype, numerics.py's choice as the engine loads it (bfloat16
 with native bfloat16, float32 elsewhere; OPENFT_COMPUTE_DTYPE overrides both).
 
 Memory: the weights each side holds to serve both models (`generate` needs a second copy of the
-base under the adapter, openft swaps the adapter on its one base) and, on a GPU, the peak of
+base under the adapter, openft swaps the adapter on its one base, and on a CPU in bfloat16 holds
+a packed copy of its linear weights, lm/packed_linear.py) and, on a GPU, the peak of
 allocated memory above the weights while each side runs the concurrent requests.
 `--model-path DIR` serves a local model dir (config, tokenizer, safetensors) instead of the
 built-in GGUF, e.g. the same architecture with random weights on a machine that cannot carry it.
@@ -282,7 +283,7 @@ def main() -> None:
     from peft import PeftModel
 
     from openft.config import Settings
-    from openft.lm import numerics
+    from openft.lm import numerics, packed_linear
     from openft.lm.loading import builtin_model_dir
     from openft.serve.transformers_engine import engine_threads
 
@@ -306,7 +307,8 @@ def main() -> None:
         rows = single_requests(args, client, base.eval(), tuned, base_tokenizer)
         (ours_agg, ours_work), (base_agg, base_work) = concurrent(args, client, base, tuned, base_tokenizer)
         engine = server.app.state.engine.get()
-        ours_weights = weights_mb(*(loaded.adapters.module for loaded in engine.pool.bases.values()))
+        served = [loaded.adapters.module for loaded in engine.pool.bases.values()]
+        ours_weights = weights_mb(*served) + sum(map(packed_linear.packed_bytes, served)) / 2**20
         plain_weights = weights_mb(base, tuned)
     finally:
         server.stop()
@@ -337,7 +339,8 @@ def main() -> None:
         f"generate one at a time {base_agg:.1f} tok/s, ratio {ours_agg / base_agg:.2f}x"
     )
     print(
-        f"weights held for base + adapter: openft {ours_weights:.0f} MB (one base, adapter swapped), "
+        f"weights held for base + adapter: openft {ours_weights:.0f} MB (one base, adapter swapped; "
+        f"with its packed copies, OPENFT_PACKED_WEIGHTS), "
         f"generate {plain_weights:.0f} MB (two copies), ratio {ours_weights / plain_weights:.2f}x"
     )
     if ours_work is not None:

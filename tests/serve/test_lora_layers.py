@@ -1,6 +1,7 @@
 """The served LoRA layers' lean forward (serve/lora_layers.py) against PEFT's own: the same logits
 for a batch on one adapter, on the base model and on a mix of both, prefill and decode, in float32
-and bfloat16; PEFT's forward again for an adapter the lean one does not cover (a bias on B)."""
+and bfloat16; PEFT's forward again for an adapter the lean one does not cover (a bias on B); the
+base's packed weights (lm/packed_linear.py) under them, to the bit of its plain weights."""
 
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ def biased_adapter(tmp_path_factory, tiny_model_dir):
     return path
 
 
-def served(tmp_path, tiny_model_dir, dtype: str, max_adapters: int = 4):
+def served(tmp_path, tiny_model_dir, dtype: str, max_adapters: int = 4, packed_weights: bool = True):
     from openft.serve.pool import ModelPool
 
-    pool = ModelPool(tmp_path, max_adapters=max_adapters, compute_dtype=dtype)
+    pool = ModelPool(tmp_path, max_adapters=max_adapters, compute_dtype=dtype, packed_weights=packed_weights)
     return pool.base(
         ModelTarget(name="tiny", base_id="tiny", base_source=str(tiny_model_dir), context_length=256)
     )
@@ -141,3 +142,21 @@ def test_an_adapter_the_lean_layers_do_not_cover_runs_pefts_forward(
     b = model.adapters.acquire(tiny_artifacts["b"])  # evicts the biased adapter: the layers are lean again
     assert model.adapters.loaded() == [str(tiny_artifacts["a"]), str(tiny_artifacts["b"])]
     torch.testing.assert_close(decode(model.forward, [a, b]), decode(plain, ["a", "b"]), rtol=1e-5, atol=1e-5)
+
+
+def test_packed_base_weights_serve_the_plain_weights_logits(tmp_path, tiny_model_dir, tiny_artifacts):
+    import torch
+
+    from openft.lm import numerics
+    from openft.lm.packed_linear import PackedLinear
+
+    if not numerics.choose().bf16 or not torch.backends.mkldnn.is_available():
+        pytest.skip("weights are packed on CPUs that compute in bfloat16")
+    logits, kinds = [], []
+    for packed in (True, False):
+        model = served(tmp_path / str(packed), tiny_model_dir, "bfloat16", packed_weights=packed)
+        a = model.adapters.acquire(tiny_artifacts["a"])
+        logits.append(decode(model.forward, [a, None]))
+        kinds.append({type(m) for m in model.adapters.module.modules()})
+    assert PackedLinear in kinds[0] and PackedLinear not in kinds[1]
+    assert torch.equal(logits[0], logits[1])

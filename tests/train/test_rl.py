@@ -14,6 +14,7 @@ from support.train_specs import train_spec
 pytest.importorskip("trl")
 
 from openft.graders.context import GradeContext
+from openft.lm import numerics
 from openft.train.checkpoints import SCORE_FILE
 from openft.train.rl import train_rl
 from openft.train.spec import JobFailure
@@ -261,3 +262,19 @@ def test_a_supervised_adapter_trains_further_with_rewards(
     child = load_file(result.final_dir / "adapter_model.safetensors")
     assert child.keys() == parent.keys()
     assert any(not (child[key] == parent[key]).all() for key in parent)
+
+
+@pytest.mark.skipif(not numerics.choose().bf16, reason="weights are packed on CPUs that compute in bfloat16")
+def test_sampling_with_packed_weights_gives_the_same_steps(spec, new_reporter, tmp_path):
+    """The frozen base samples with weights packed for oneDNN (lm/packed_linear.py) on a CPU in
+    bfloat16, to the bit of its plain weights: the same completions, rewards and losses."""
+
+    def run(packed: bool):
+        reporter = new_reporter()
+        train_rl(spec(valid=None, output_dir=tmp_path / str(packed), packed_weights=packed), reporter)
+        figures = [{k: v for k, v in e[2].items() if k != "timing"} for e in reporter.of("step")]
+        return figures, [e[1] for e in reporter.of("note") if "packed" in e[1]]
+
+    (packed, notes), (plain, plain_notes) = run(True), run(False)
+    assert packed == plain and len(packed) == 2
+    assert len(notes) == 1 and not plain_notes

@@ -53,6 +53,7 @@ def create_engine(settings: Settings) -> Engine:
         default_max_tokens=settings.serve_default_max_tokens,
         threads=settings.serve_cpu_threads,
         compute_dtype=settings.compute_dtype,
+        packed_weights=settings.packed_weights,
     )
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from openft.catalog import ModelTarget
-from openft.lm import numerics
+from openft.lm import numerics, packed_linear
 from openft.lm.constraints import GrammarCompiler
 from openft.serve.adapters import AdapterSet
 from openft.serve.lru import PinnedLRU
@@ -71,10 +71,17 @@ class Lease:
 
 class ModelPool:
     def __init__(
-        self, data_dir: Path, *, max_adapters: int, device: str | None = None, compute_dtype: str = "auto"
+        self,
+        data_dir: Path,
+        *,
+        max_adapters: int,
+        device: str | None = None,
+        compute_dtype: str = "auto",
+        packed_weights: bool = True,
     ):
         self.data_dir = Path(data_dir)
         self.max_adapters = max_adapters
+        self.packed_weights = packed_weights
         chosen = numerics.choose(compute_dtype, device=device)
         self.device = torch.device(device or chosen.device)
         self.dtype = chosen.torch_dtype
@@ -107,7 +114,9 @@ class ModelPool:
 
         model, tokenizer = load_model_and_tokenizer(path, dtype=self.dtype)
         # transformers wraps Module.to with functools.wraps, which mypy types as unbound (self first)
-        model.to(self.device).eval()  # type: ignore[arg-type]
+        model.to(self.device).eval().requires_grad_(False)  # type: ignore[arg-type]
+        if self.packed_weights:  # a served model's weights never change: pack them once (CPU, bfloat16)
+            packed_linear.pack(model)
         stops = stop_token_ids(tokenizer, model)
         grammar = GrammarCompiler.for_model(tokenizer, model, stops)
         return LoadedModel(

@@ -47,8 +47,15 @@ class TransformersEngine:
         device: str | None = None,
         threads: int = 0,
         compute_dtype: str = "auto",
+        packed_weights: bool = True,
     ):
-        self.pool = ModelPool(data_dir, max_adapters=max_adapters, device=device, compute_dtype=compute_dtype)
+        self.pool = ModelPool(
+            data_dir,
+            max_adapters=max_adapters,
+            device=device,
+            compute_dtype=compute_dtype,
+            packed_weights=packed_weights,
+        )
         self.max_batch_size = max_batch_size
         self.default_max_tokens = default_max_tokens
         self.threads = threads or engine_threads()

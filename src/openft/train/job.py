@@ -241,6 +241,7 @@ def _train(
         state_every_steps=settings.state_interval_steps,
         state_every_seconds=settings.state_interval_seconds,
         numerics=chosen,
+        packed_weights=settings.packed_weights,
         **_reinforcement(settings, db, storage, job),
     )
     with wandb_run.mirrored(progress, settings, job, plan) as reporter:

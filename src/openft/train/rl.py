@@ -15,7 +15,8 @@ OpenAI's hyperparameters map onto the run as hparams.py resolves them: ``batch_s
 per step, ``n_epochs`` passes over the prompts, ``compute_multiplier`` -> samples per prompt,
 ``reasoning_effort`` -> the completion-token budget, ``eval_interval`` / ``eval_samples`` ->
 the evaluations. No KL penalty against a reference model (TRL's default, beta 0), one policy
-update per batch of samples, temperature 1. With a ``response_format`` on the method every
+update per batch of samples, temperature 1. On a CPU in bfloat16 the frozen base samples with
+packed weights (lm/packed_linear.py). With a ``response_format`` on the method every
 sample, in training and evaluation, is decoded under its JSON schema (lm/constraints.py, as
 serving decodes). On a GPU with vLLM installed (``OPENFT_SERVE_ENGINE`` auto or vllm), TRL's
 colocated vLLM samples the training completions, the schema enforced by its structured outputs.
@@ -28,6 +29,7 @@ from trl import GRPOConfig, GRPOTrainer
 from datasets import Dataset
 from openft.errors import InvalidRequest
 from openft.graders.context import GradeContext
+from openft.lm import packed_linear
 from openft.lm.constraints import CompiledGrammar, GrammarCompiler, constrain_generate
 from openft.lm.grammar import Grammar, response_format_grammar
 from openft.lm.loading import stop_token_ids
@@ -84,6 +86,8 @@ def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         peft_config=run.peft_config(spec, model),
         callbacks=[callback],
     )
+    if spec.packed_weights and (packed := packed_linear.pack(trainer.model)):  # type: ignore[arg-type]
+        reporter.on_note(f"Sampling with {packed} frozen linear layers packed for the CPU (bfloat16)")
     if compiled is not None:  # every sample of the policy (training and evaluation) follows the format
         constrain_generate(trainer.model, compiled, stops)
     try:

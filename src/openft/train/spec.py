@@ -36,6 +36,7 @@ class TrainSpec:
     response_format: dict | None = None  # reinforcement: the samples' structured output (json_schema)
     use_vllm: bool = False  # reinforcement: sample with vLLM colocated on the GPU (OPENFT_SERVE_ENGINE)
     numerics: Numerics | None = None  # device and dtype (job.py decides; None: numerics.choose())
+    packed_weights: bool = True  # a frozen bfloat16 base on a CPU gets packed weights (OPENFT_PACKED_WEIGHTS)
 
 
 class JobFailure(Exception):
