@@ -19,7 +19,9 @@ apiload_minimal: dropped and created). The load generator is one asyncio process
 httpx client (one keep-alive connection) per simulated client, sharing the CPU with the server.
 Each client first runs one untimed round (warm-up), then ``--rounds`` timed ones. Printed: median,
 p95 and p99 per operation for both, and openft / minimal; throughput; and the server process's CPU
-time per round (from /proc), which the other tenants of a shared machine disturb much less.
+time per round (from /proc), which the other tenants of a shared machine disturb much less. The
+validation stage trails the creates under load, so openft's CPU is read once it has caught up
+(no job left in validating_files, read from the database): every validation of the window counts.
 ``--py-spy FILE`` records the openft server with py-spy from its warm-up on: collapsed stacks
 (text) of the thread holding the GIL, where its Python CPU time goes.
 """
@@ -196,7 +198,9 @@ async def one_round(client, timings: dict | None) -> None:
     await timed("list jobs", client.get("/v1/fine_tuning/jobs", params={"limit": 20}))
 
 
-async def drive(base_url: str, clients: int, rounds: int, pid: int) -> tuple[dict, float, float]:
+async def drive(base_url: str, clients: int, rounds: int, pid: int, settle) -> tuple[dict, float, float]:
+    """Timings, seconds and server CPU seconds of the timed rounds; ``settle()`` runs after the
+    warm-up and after the timed rounds, before the CPU is read (openft: its validation caught up)."""
     import httpx
 
     timings: dict[str, list[float]] = defaultdict(list)
@@ -207,9 +211,32 @@ async def drive(base_url: str, clients: int, rounds: int, pid: int) -> tuple[dic
                 await one_round(client, timings if timed else None)
 
     await asyncio.gather(*(one_client(False, 1) for _ in range(clients)))
+    settle()
     start, cpu = time.perf_counter(), cpu_seconds(pid)
     await asyncio.gather(*(one_client(True, rounds) for _ in range(clients)))
-    return timings, time.perf_counter() - start, cpu_seconds(pid) - cpu
+    seconds = time.perf_counter() - start
+    settle()
+    return timings, seconds, cpu_seconds(pid) - cpu
+
+
+def validation_caught_up(database_url: str) -> None:
+    """Wait (reading the database, not the server) until no openft job is in validating_files, so
+    that the server CPU counted includes the validation of every job created in the window: the
+    validation stage trails the creates under load."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < 300:
+            with engine.connect() as connection:
+                query = text("SELECT count(*) FROM jobs WHERE status = 'validating_files'")
+                if connection.execute(query).scalar() == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("openft's validation stage did not catch up within 300 s")
+    finally:
+        engine.dispose()
 
 
 def run_side(side: str, args, work: Path) -> tuple[dict, float, float]:
@@ -227,7 +254,8 @@ def run_side(side: str, args, work: Path) -> tuple[dict, float, float]:
         asyncio.run(wait_healthy(base_url, process))
         if args.py_spy and side == "openft":
             spy = start_py_spy(process.pid, args.py_spy)
-        return asyncio.run(drive(base_url, args.clients, args.rounds, process.pid))
+        settle = (lambda: validation_caught_up(database_url)) if side == "openft" else (lambda: None)
+        return asyncio.run(drive(base_url, args.clients, args.rounds, process.pid, settle))
     finally:
         if spy is not None:
             spy.send_signal(signal.SIGINT)
