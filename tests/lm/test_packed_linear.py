@@ -8,12 +8,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from openft.lm import numerics, packed_linear  # noqa: E402
+from openft.lm import packed_linear  # noqa: E402
 from openft.lm.loading import load_model_and_tokenizer  # noqa: E402
+from support.packing import cpu_packs  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
-    not torch.backends.mkldnn.is_available() or not numerics.choose().bf16,
-    reason="packing is for CPUs that compute in bfloat16 with oneDNN",
+    not cpu_packs(), reason="packing is for CPUs that compute in bfloat16 with oneDNN"
 )
 
 

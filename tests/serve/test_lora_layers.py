@@ -147,10 +147,10 @@ def test_an_adapter_the_lean_layers_do_not_cover_runs_pefts_forward(
 def test_packed_base_weights_serve_the_plain_weights_logits(tmp_path, tiny_model_dir, tiny_artifacts):
     import torch
 
-    from openft.lm import numerics
     from openft.lm.packed_linear import PackedLinear
+    from support.packing import jobs_pack
 
-    if not numerics.choose().bf16 or not torch.backends.mkldnn.is_available():
+    if not jobs_pack():
         pytest.skip("weights are packed on CPUs that compute in bfloat16")
     logits, kinds = [], []
     for packed in (True, False):

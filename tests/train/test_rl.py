@@ -9,12 +9,12 @@ import json
 import pytest
 import torch
 
+from support.packing import jobs_pack
 from support.train_specs import train_spec
 
 pytest.importorskip("trl")
 
 from openft.graders.context import GradeContext
-from openft.lm import numerics
 from openft.train.checkpoints import SCORE_FILE
 from openft.train.rl import train_rl
 from openft.train.spec import JobFailure
@@ -264,7 +264,7 @@ def test_a_supervised_adapter_trains_further_with_rewards(
     assert any(not (child[key] == parent[key]).all() for key in parent)
 
 
-@pytest.mark.skipif(not numerics.choose().bf16, reason="weights are packed on CPUs that compute in bfloat16")
+@pytest.mark.skipif(not jobs_pack(), reason="weights are packed on CPUs that compute in bfloat16")
 def test_sampling_with_packed_weights_gives_the_same_steps(spec, new_reporter, tmp_path):
     """The frozen base samples with weights packed for oneDNN (lm/packed_linear.py) on a CPU in
     bfloat16, to the bit of its plain weights: the same completions, rewards and losses."""
