@@ -20,6 +20,8 @@ use. Nothing is packed where oneDNN is absent or where its packed product is not
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -35,7 +37,7 @@ class PackedLinear(nn.Linear):
             return super().forward(x)
         if _stamp(self.weight) != self.stamp:
             _repack(self)
-        return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
+        return _product(x, self.packed, self.bias)
 
 
 def pack(model: nn.Module) -> int:
@@ -43,7 +45,12 @@ def pack(model: nn.Module) -> int:
     of layers packed."""
     if not torch.backends.mkldnn.is_available():
         return 0
-    layers = [m for m in model.modules() if isinstance(m, nn.Linear) and _packable(m.weight, m.bias)]
+    # nn.Linear itself (or a layer packed before): a subclass keeps its own forward
+    layers = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.Linear) and type(m) in (nn.Linear, PackedLinear) and _packable(m.weight, m.bias)
+    ]
     exact: dict[tuple[int, int], bool] = {}
     count = 0
     for layer in layers:
@@ -51,11 +58,9 @@ def pack(model: nn.Module) -> int:
         if shape not in exact:
             exact[shape] = _exact(layer)
         if exact[shape]:
-            if type(layer) is nn.Linear:
-                layer.__class__ = PackedLinear
-            if isinstance(layer, PackedLinear):  # a subclass of nn.Linear keeps its own forward
-                _repack(layer)
-                count += 1
+            layer.__class__ = PackedLinear
+            _repack(cast(PackedLinear, layer))
+            count += 1
     return count
 
 
@@ -76,10 +81,10 @@ def _exact(layer: nn.Linear) -> bool:
     generator = torch.Generator().manual_seed(0)
     with torch.inference_mode():
         try:
-            packed = torch.ops.mkldnn._reorder_linear_weight(layer.weight, 1)
+            packed = _packed(layer.weight)
             for rows in PROBE_ROWS:
                 x = torch.randn(1, rows, layer.in_features, generator=generator).to(layer.weight.dtype)
-                got = torch.ops.mkldnn._linear_pointwise(x, packed, layer.bias, "none", [], "")
+                got = _product(x, packed, layer.bias)
                 if not torch.equal(got, nn.functional.linear(x, layer.weight, layer.bias)):
                     return False
         except (RuntimeError, AttributeError):  # an op this build of PyTorch lacks
@@ -89,8 +94,18 @@ def _exact(layer: nn.Linear) -> bool:
 
 def _repack(layer: PackedLinear) -> None:
     with torch.no_grad():
-        layer.packed = torch.ops.mkldnn._reorder_linear_weight(layer.weight, 1)
+        layer.packed = _packed(layer.weight)
     layer.stamp = _stamp(layer.weight)
+
+
+def _packed(weight: torch.Tensor) -> torch.Tensor:
+    """The weight in oneDNN's blocked layout (laid out for one row at a time: a decode step)."""
+    return torch.ops.mkldnn._reorder_linear_weight(weight, 1)
+
+
+def _product(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``x @ W.T + bias`` on the packed weight."""
+    return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")
 
 
 def _stamp(weight: torch.Tensor) -> tuple[int, int]:
