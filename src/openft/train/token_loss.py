@@ -4,9 +4,9 @@ A causal LM's forward projects every position onto the whole vocabulary (49k log
 SmolLM2), then the loss throws away every position whose next-token label is -100: the prompt,
 the user turns, ``weight: 0`` answers and the padding. ``labelled_loss`` runs the model's
 backbone, keeps the hidden states of the labelled positions only, and projects and scores just
-those. The figures are the padded computation's: the mean cross-entropy per labelled token
-(the assistant's end-of-turn token included, as data.py labels it) and how many of those tokens
-the model ranks first.
+those, a chunk at a time (chunked_head.py). The figures are the padded computation's: the mean
+cross-entropy per labelled token (the assistant's end-of-turn token included, as data.py labels
+it) and how many of those tokens the model ranks first.
 """
 
 from dataclasses import dataclass
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from openft.train.chunked_head import head_cross_entropy
 from openft.train.data import IGNORE_INDEX
 from openft.train.shared_prompt import pack_pairs
 
@@ -52,14 +53,22 @@ def labelled_loss(model, inputs: dict, num_items_in_batch=None) -> TokenLoss:
     hidden = backbone(**arguments, use_cache=False).last_hidden_state[:, :-1]
     labels = inputs["labels"][:, 1:].to(hidden.device)
     scored = labels != IGNORE_INDEX
-    logits = causal_lm.get_output_embeddings()(hidden[scored]).float()
-    targets = labels[scored]
-    total = F.cross_entropy(logits, targets, reduction="sum")
+    total, correct = _head_loss(causal_lm.get_output_embeddings(), hidden[scored], labels[scored])
     tokens = scored.sum()
     divisor = num_items_in_batch if num_items_in_batch is not None else tokens.clamp(min=1)
+    return TokenLoss(loss=total / divisor, tokens=tokens, correct=correct)
+
+
+def _head_loss(head, hidden: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed cross-entropy, targets ranked first) of the labelled positions: chunk by chunk
+    (chunked_head.py) through a bias-free linear head, else through the head's own forward
+    (an adapter on the head, a bias)."""
+    if isinstance(head, torch.nn.Linear) and head.bias is None:
+        return head_cross_entropy(hidden, head.weight, targets)
+    logits = head(hidden).float()
     with torch.no_grad():
         correct = (logits.argmax(-1) == targets).sum()
-    return TokenLoss(loss=total / divisor, tokens=tokens, correct=correct)
+    return F.cross_entropy(logits, targets, reduction="sum"), correct
 
 
 def compact_fused_head(model) -> None:
