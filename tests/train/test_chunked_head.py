@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from openft.train import chunked_head
-from openft.train.chunked_head import head_cross_entropy
+from openft.train.chunked_head import head_cross_entropy, head_log_probs
 
 pytestmark = pytest.mark.train
 
@@ -77,3 +77,32 @@ def test_no_labelled_token_gives_zero():
     total, correct = head_cross_entropy(hidden[:0], weight, targets[:0])
     total.backward()
     assert total.item() == 0 and correct.item() == 0 and hidden.grad is not None
+
+
+def unchunked_scores(hidden, weight, targets):
+    logits = F.linear(hidden, weight).float()
+    log_softmax = logits.log_softmax(-1)
+    entropy = -(log_softmax.exp() * log_softmax).sum(-1)
+    picked = log_softmax.gather(-1, targets[:, None]).squeeze(-1)
+    return picked, entropy.detach(), logits.mean(-1).detach(), logits.argmax(-1) == targets
+
+
+@pytest.mark.parametrize("rows", [1, 5, 64])
+def test_log_probs_chunk_by_chunk_are_the_unchunked_ones_and_so_are_their_gradients(monkeypatch, rows):
+    """A loss that is not a plain sum of the log-probabilities (weights a token, squared), as
+    DPO's is not: the backward pass computes the logits again, chunk by chunk."""
+    monkeypatch.setattr(chunked_head, "CHUNK_ELEMENTS", rows * VOCAB)
+    hidden, weight, targets = inputs()
+    token_weights = torch.linspace(-1, 2, TOKENS)
+    results = []
+    for scores_of in (unchunked_scores, lambda *a: tuple(vars(head_log_probs(*a)).values())):
+        picked, *extras = scores_of(hidden, weight, targets)
+        ((picked * token_weights).sum() ** 2).backward()
+        results.append(([picked.detach(), *extras], [hidden.grad, weight.grad]))
+        hidden.grad = weight.grad = None
+    (want_values, want_grads), (got_values, got_grads) = results
+    for got, want in zip(got_values[:3], want_values[:3]):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    assert torch.equal(got_values[3], want_values[3]) and want_values[3].any()
+    for got, want in zip(got_grads, want_grads):
+        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-4)  # float32 sums in another order

@@ -108,3 +108,26 @@ def test_the_compact_fused_head_gives_trls_fused_outputs(batch):
         assert torch.allclose(getattr(got, name), getattr(expected, name), rtol=1e-4, atol=1e-5), name
     assert torch.equal(got.is_top1.bool(), expected.is_top1.bool())
     assert torch.allclose(got.loss, expected.loss, rtol=1e-5)
+
+
+def test_the_compact_fused_heads_gradients_are_trls(batch):
+    """A loss of the log-probabilities that is not their sum (DPO's is not): the same gradients
+    in every weight as TRL's fused head gives."""
+    from trl.trainer.utils import add_fused_lm_head
+
+    model, inputs = batch
+    add_fused_lm_head(model, outputs=("log_probs", "entropy", "mean_logits", "is_top1"))
+    arguments = dict(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+
+    def gradients():
+        output = model(**arguments, labels=inputs["labels"], fused_lm_head=True)
+        sums = (output.log_probs * output.label_mask).sum(-1)
+        torch.nn.functional.logsigmoid(0.1 * (sums[0::2] - sums[1::2])).sum().neg().backward()
+        grads = [p.grad.clone() for p in model.parameters()]
+        model.zero_grad()
+        return grads
+
+    expected = gradients()
+    compact_fused_head(model)
+    for got, want in zip(gradients(), expected):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-6)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from openft.train.chunked_head import head_cross_entropy
+from openft.train.chunked_head import LabelScores, head_cross_entropy, head_log_probs
 from openft.train.data import IGNORE_INDEX
 from openft.train.shared_prompt import pack_pairs
 
@@ -63,12 +63,34 @@ def _head_loss(head, hidden: torch.Tensor, targets: torch.Tensor) -> tuple[torch
     """(summed cross-entropy, targets ranked first) of the labelled positions: chunk by chunk
     (chunked_head.py) through a bias-free linear head, else through the head's own forward
     (an adapter on the head, a bias)."""
-    if isinstance(head, torch.nn.Linear) and head.bias is None:
+    if _is_plain_linear(head):
         return head_cross_entropy(hidden, head.weight, targets)
     logits = head(hidden).float()
     with torch.no_grad():
         correct = (logits.argmax(-1) == targets).sum()
     return F.cross_entropy(logits, targets, reduction="sum"), correct
+
+
+def _label_scores(head, hidden: torch.Tensor, targets: torch.Tensor) -> LabelScores:
+    """Each target's log-probability and TRL's figures beside it: chunk by chunk (chunked_head.py)
+    through a bias-free linear head, else from the head's own forward."""
+    if _is_plain_linear(head):
+        return head_log_probs(hidden, head.weight, targets)
+    logits = head(hidden).float()
+    log_softmax = logits.log_softmax(-1)
+    with torch.no_grad():
+        entropy, mean_logits = -(log_softmax.exp() * log_softmax).sum(-1), logits.mean(-1)
+    return LabelScores(
+        log_probs=log_softmax.gather(-1, targets[:, None]).squeeze(-1),
+        entropy=entropy,
+        mean_logits=mean_logits,
+        is_top1=logits.argmax(-1) == targets,
+    )
+
+
+def _is_plain_linear(head) -> bool:
+    """A head that is its weight alone (not an adapter's layer, no bias)."""
+    return isinstance(head, torch.nn.Linear) and head.bias is None
 
 
 def compact_fused_head(model) -> None:
@@ -87,16 +109,10 @@ def compact_fused_head(model) -> None:
             return fused(*args, fused_lm_head=fused_lm_head, labels=labels, **kwargs)
         shifted = labels[:, 1:]
         scored = shifted != IGNORE_INDEX
-        logits = model.get_output_embeddings()(answer_states(model, kwargs, labels, scored)).float()
-        log_softmax = logits.log_softmax(-1)
-        targets = shifted[scored]
-        picked = log_softmax.gather(-1, targets[:, None]).squeeze(-1)
-        with torch.no_grad():
-            extras = (
-                -(log_softmax.exp() * log_softmax).sum(-1),
-                logits.mean(-1),
-                logits.argmax(-1) == targets,
-            )
+        states = answer_states(model, kwargs, labels, scored)
+        scores = _label_scores(model.get_output_embeddings(), states, shifted[scored])
+        picked = scores.log_probs
+        extras = (scores.entropy, scores.mean_logits, scores.is_top1)
 
         def spread(values):
             return torch.zeros(scored.shape, dtype=values.dtype, device=values.device).masked_scatter(
