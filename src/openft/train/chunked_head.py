@@ -2,10 +2,11 @@
 
 Projecting every labelled token onto the whole vocabulary at once holds (tokens x vocabulary)
 logits in float32 (134 MB for 684 tokens of SmolLM2's 49k vocabulary), then the log-softmax of
-the same size, then its gradient, zero-filled and of the same size again. On a CPU each such block
-is memory that the kernel hands over page by page on first touch: in a SmolLM2-135M bfloat16 step
-the zero fill of that gradient alone took 0.2-0.3 s, as long as the whole head's two matrix
-products. ``head_cross_entropy`` (the fused linear cross-entropy of Liger's kernels, in plain
+the same size, then its gradient, zero-filled and of the same size again. On a CPU such a block is
+fresh memory whenever a batch has more labelled tokens than any before it, which the kernel hands
+over page by page on first touch: in a SmolLM2-135M bfloat16 step (openft's allocator settings,
+trainers.py) the zero fill of that gradient alone took 0.2-0.3 s, as long as the head's two
+matrix products. ``head_cross_entropy`` (the fused linear cross-entropy of Liger's kernels, in plain
 PyTorch) goes through the tokens in chunks of ``CHUNK_ELEMENTS`` logits: each chunk's logits, its
 summed cross-entropy, how many of its targets rank first, and there and then its gradients
 (softmax minus the target's one-hot, times the head weight for the hidden states, and into the
@@ -20,7 +21,7 @@ known to be their sum, so it keeps each token's log-sum-exp and its backward pas
 chunks' logits again: three products of the head instead of two, still no full-size buffer.
 
 The numbers are the unchunked computation's: the same bfloat16 (or float32) products, the
-log-sum-exp in float32, the gradient cast to the computing dtype before its product; sums taken
+log-softmax in float32, the gradient cast to the computing dtype before its product; sums taken
 chunk by chunk may round differently in the last bit.
 """
 
@@ -37,7 +38,7 @@ CHUNK_ELEMENTS = 1 << 23  # logits a chunk: 32 MB in float32 (measured best of 2
 class LabelScores:
     log_probs: torch.Tensor  # of each target, differentiable
     entropy: torch.Tensor  # of each token's next-token distribution (no gradient)
-    mean_logits: torch.Tensor  # (no gradient)
+    mean_logits: torch.Tensor  # each token's mean logit (no gradient)
     is_top1: torch.Tensor  # whether the target has the highest logit
 
 
@@ -86,13 +87,28 @@ def _logit_gradient(softmax: torch.Tensor, targets: torch.Tensor, scale: torch.T
     return softmax.to(dtype)
 
 
+def _gradient_buffers(ctx, hidden: torch.Tensor, weight: torch.Tensor):
+    """(the hidden states' gradient, the head weight's in float32), None where none is needed."""
+    return (
+        torch.empty_like(hidden) if ctx.needs_input_grad[0] else None,
+        torch.zeros_like(weight, dtype=torch.float32) if ctx.needs_input_grad[1] else None,
+    )
+
+
+def _add_gradients(grad, chunk: slice, h, w, grad_hidden, grad_weight) -> None:
+    """A chunk's logit gradient ``grad`` carried to its rows of the hidden states and to the head."""
+    if grad_hidden is not None:
+        grad_hidden[chunk] = grad @ w
+    if grad_weight is not None:
+        grad_weight += grad.T @ h[chunk]
+
+
 class _HeadCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden, weight, targets, dtype):
         with torch.autocast(hidden.device.type, enabled=False):
             h, w = hidden.to(dtype), weight.to(dtype)
-            grad_hidden = torch.empty_like(hidden) if ctx.needs_input_grad[0] else None
-            grad_weight = torch.zeros_like(weight, dtype=torch.float32) if ctx.needs_input_grad[1] else None
+            grad_hidden, grad_weight = _gradient_buffers(ctx, hidden, weight)
             total = torch.zeros((), dtype=torch.float32, device=hidden.device)
             correct = torch.zeros((), dtype=torch.long, device=hidden.device)
             for chunk, wanted, logits in _chunks(h, w, targets):
@@ -103,10 +119,7 @@ class _HeadCrossEntropy(torch.autograd.Function):
                 if grad_hidden is None and grad_weight is None:
                     continue
                 grad = _logit_gradient(log_softmax.exp_(), wanted, None, dtype)
-                if grad_hidden is not None:
-                    grad_hidden[chunk] = grad @ w
-                if grad_weight is not None:
-                    grad_weight += grad.T @ h[chunk]
+                _add_gradients(grad, chunk, h, w, grad_hidden, grad_weight)
         ctx.save_for_backward(grad_hidden, grad_weight)
         ctx.weight_dtype = weight.dtype
         ctx.mark_non_differentiable(correct)
@@ -147,15 +160,11 @@ class _HeadLogProbs(torch.autograd.Function):
     def backward(ctx, grad_log_probs, *_unused):
         hidden, weight, targets, log_totals = ctx.saved_tensors
         dtype = ctx.dtype
-        grad_hidden = torch.empty_like(hidden) if ctx.needs_input_grad[0] else None
-        grad_weight = torch.zeros_like(weight, dtype=torch.float32) if ctx.needs_input_grad[1] else None
+        grad_hidden, grad_weight = _gradient_buffers(ctx, hidden, weight)
         with torch.autocast(hidden.device.type, enabled=False):
             h, w = hidden.to(dtype), weight.to(dtype)
             for chunk, wanted, logits in _chunks(h, w, targets):
                 softmax = logits.sub_(log_totals[chunk, None]).exp_()
                 grad = _logit_gradient(softmax, wanted, grad_log_probs[chunk], dtype)
-                if grad_hidden is not None:
-                    grad_hidden[chunk] = grad @ w
-                if grad_weight is not None:
-                    grad_weight += grad.T @ h[chunk]
+                _add_gradients(grad, chunk, h, w, grad_hidden, grad_weight)
         return grad_hidden, None if grad_weight is None else grad_weight.to(weight.dtype), None, None
