@@ -112,7 +112,8 @@ def test_a_steps_completions_train_in_passes_of_the_token_budget_with_one_passs_
     """The step samples its 4 completions at once; trained in 4 passes of one (a budget of one
     token) or one pass of four, it draws the same rewards and ends with the same weights (LoRA
     dropout off: its masks are drawn per pass; float32: bfloat16 rounds each pass's shapes its
-    own way)."""
+    own way; float32 still rounds the head's products a pass's own way, a few millionths of a
+    weight: atol)."""
     from safetensors.torch import load_file
 
     from openft.lm import numerics
@@ -134,7 +135,7 @@ def test_a_steps_completions_train_in_passes_of_the_token_budget_with_one_passs_
     assert rewards_in_passes == rewards_at_once
     assert in_passes.keys() == at_once.keys()
     for name, tensor in at_once.items():
-        assert torch.allclose(in_passes[name], tensor, rtol=1e-4, atol=1e-6), name
+        assert torch.allclose(in_passes[name], tensor, rtol=1e-4, atol=1e-5), name
 
 
 YES_OR_NO = {

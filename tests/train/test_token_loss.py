@@ -94,14 +94,17 @@ def test_micro_batches_give_the_batch_loss_and_gradients(batch):
         assert torch.allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
-def test_the_compact_fused_head_gives_trls_fused_outputs(batch):
+@pytest.mark.parametrize("temperature", [1.0, 0.7])  # DPO's, and RFT's at a sampling temperature
+def test_the_compact_fused_head_gives_trls_fused_outputs(batch, temperature):
     from trl.trainer.utils import add_fused_lm_head
 
     model, inputs = batch
-    add_fused_lm_head(model, outputs=("log_probs", "entropy", "mean_logits", "is_top1"))
+    add_fused_lm_head(
+        model, temperature=temperature, outputs=("log_probs", "entropy", "mean_logits", "is_top1")
+    )
     arguments = dict(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
     expected = model(**arguments, labels=inputs["labels"], fused_lm_head=True)
-    compact_fused_head(model)
+    compact_fused_head(model, temperature)
     got = model(**arguments, labels=inputs["labels"], fused_lm_head=True)
     assert torch.equal(got.label_mask, expected.label_mask)
     for name in ("log_probs", "entropy", "mean_logits"):
@@ -131,3 +134,19 @@ def test_the_compact_fused_heads_gradients_are_trls(batch):
     compact_fused_head(model)
     for got, want in zip(gradients(), expected):
         assert torch.allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_a_model_with_the_compact_head_generates_as_before(batch):
+    """RFT samples from the model whose head it made compact: generate must see the model's own
+    signature (it passes logits_to_keep only to a forward that takes it) and get its own logits."""
+    import inspect
+
+    from trl.trainer.utils import add_fused_lm_head
+
+    model, inputs = batch
+    add_fused_lm_head(model, temperature=0.7, outputs=("log_probs", "entropy"))
+    prompt = dict(input_ids=inputs["input_ids"][:1, :12], attention_mask=inputs["attention_mask"][:1, :12])
+    expected = model.generate(**prompt, max_new_tokens=6, do_sample=False)
+    compact_fused_head(model, 0.7)
+    assert "logits_to_keep" in inspect.signature(model.forward).parameters
+    assert torch.equal(model.generate(**prompt, max_new_tokens=6, do_sample=False), expected)

@@ -15,8 +15,9 @@ OpenAI's hyperparameters map onto the run as hparams.py resolves them: ``batch_s
 per step, ``n_epochs`` passes over the prompts, ``compute_multiplier`` -> samples per prompt,
 ``reasoning_effort`` -> the completion-token budget, ``eval_interval`` / ``eval_samples`` ->
 the evaluations. No KL penalty against a reference model (TRL's default, beta 0), one policy
-update per batch of samples, temperature 1. On a CPU in bfloat16 the frozen base samples with
-packed weights (lm/packed_linear.py). With a ``response_format`` on the method every
+update per batch of samples, temperature 1. The completions' log-probabilities come from the
+compact fused head, on their tokens only (token_loss.py). On a CPU in bfloat16 the frozen base
+samples with packed weights (lm/packed_linear.py). With a ``response_format`` on the method every
 sample, in training and evaluation, is decoded under its JSON schema (lm/constraints.py, as
 serving decodes). On a GPU with vLLM installed (``OPENFT_SERVE_ENGINE`` auto or vllm), TRL's
 colocated vLLM samples the training completions, the schema enforced by its structured outputs.
@@ -24,6 +25,7 @@ colocated vLLM samples the training completions, the schema enforced by its stru
 
 from __future__ import annotations
 
+from peft import PeftModel
 from trl import GRPOConfig, GRPOTrainer
 
 from datasets import Dataset
@@ -42,6 +44,7 @@ from openft.train.rewards import RewardFunction
 from openft.train.rl_callback import ReinforcementCallback
 from openft.train.rollouts import Evaluator, fitting_budget, longest_prompt, prompt_rows
 from openft.train.spec import JobFailure, TrainResult, TrainSpec, checkpoint_root
+from openft.train.token_loss import compact_fused_head
 
 VLLM_GPU_MEMORY_SHARE = 0.3  # of the GPU's memory, for vLLM's weights and KV cache while it samples
 
@@ -86,6 +89,7 @@ def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         peft_config=run.peft_config(spec, model),
         callbacks=[callback],
     )
+    _compact_heads(trainer)
     if spec.packed_weights and (packed := packed_linear.pack(trainer.model)):  # type: ignore[arg-type]
         reporter.on_note(f"Sampling with {packed} frozen linear layers packed for the CPU (bfloat16)")
     if compiled is not None:  # every sample of the policy (training and evaluation) follows the format
@@ -96,6 +100,19 @@ def train_rl(spec: TrainSpec, reporter: Reporter) -> TrainResult:
         )
     finally:
         rewards.close()
+
+
+def _compact_heads(trainer: GRPOTrainer) -> None:
+    """The fused LM head TRL scores completions with projects only their tokens (token_loss.py),
+    at the sampling temperature; its entropy has no gradient, which no entropy bonus here needs."""
+    args: GRPOConfig = trainer.args  # type: ignore[assignment]
+    if args.entropy_coef or args.use_adaptive_entropy or args.cast_lm_head_to_fp32:
+        return
+    for model in (trainer.model, trainer.ref_model):
+        if model is not None:
+            compact_fused_head(
+                model.get_base_model() if isinstance(model, PeftModel) else model, trainer.temperature
+            )
 
 
 def _compiled(grammar: Grammar, tokenizer, model, stops: frozenset[int]) -> CompiledGrammar:

@@ -9,6 +9,7 @@ cross-entropy per labelled token (the assistant's end-of-turn token included, as
 it) and how many of those tokens the model ranks first.
 """
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -71,12 +72,12 @@ def _head_loss(head, hidden: torch.Tensor, targets: torch.Tensor) -> tuple[torch
     return F.cross_entropy(logits, targets, reduction="sum"), correct
 
 
-def _label_scores(head, hidden: torch.Tensor, targets: torch.Tensor) -> LabelScores:
-    """Each target's log-probability and TRL's figures beside it: chunk by chunk (chunked_head.py)
-    through a bias-free linear head, else from the head's own forward."""
+def _label_scores(head, hidden: torch.Tensor, targets: torch.Tensor, temperature: float) -> LabelScores:
+    """Each target's log-probability and TRL's figures beside it, of the logits over ``temperature``:
+    chunk by chunk (chunked_head.py) through a bias-free linear head, else from its own forward."""
     if _is_plain_linear(head):
-        return head_log_probs(hidden, head.weight, targets)
-    logits = head(hidden).float()
+        return head_log_probs(hidden, head.weight, targets, temperature)
+    logits = head(hidden).float() / temperature
     log_softmax = logits.log_softmax(-1)
     with torch.no_grad():
         entropy, mean_logits = -(log_softmax.exp() * log_softmax).sum(-1), logits.mean(-1)
@@ -93,15 +94,18 @@ def _is_plain_linear(head) -> bool:
     return isinstance(head, torch.nn.Linear) and head.bias is None
 
 
-def compact_fused_head(model) -> None:
+def compact_fused_head(model, temperature: float = 1.0) -> None:
     """Make TRL's fused LM head (``model(..., labels=, fused_lm_head=True)``, installed by the
-    DPOTrainer) project only the labelled positions: TRL does so on Triton devices only, and
-    scores every position, padding and prompt included, elsewhere (a CPU). Same outputs:
-    per-token log-probabilities, entropy, mean logit and top-1 flags, zero where no label counts."""
+    DPOTrainer, and by the GRPOTrainer at its sampling ``temperature``) project only the labelled
+    positions: TRL does so on Triton devices only, and scores every position, padding and prompt
+    included, elsewhere (a CPU). Same outputs: per-token log-probabilities, entropy, mean logit and
+    top-1 flags, zero where no label counts. The entropy carries no gradient (TRL's does: set up
+    no entropy bonus with this head)."""
     from trl.trainer.utils import FusedCausalLMOutput
 
     fused = model.forward
 
+    @functools.wraps(fused)  # the model's own signature: generate reads it (logits_to_keep, for one)
     def forward(*args, fused_lm_head=False, labels=None, **kwargs):
         # PEFT's forward passes every argument it knows, most as None (inputs_embeds, output_*)
         given = {name for name, value in kwargs.items() if value is not None}
@@ -110,7 +114,7 @@ def compact_fused_head(model) -> None:
         shifted = labels[:, 1:]
         scored = shifted != IGNORE_INDEX
         states = answer_states(model, kwargs, labels, scored)
-        scores = _label_scores(model.get_output_embeddings(), states, shifted[scored])
+        scores = _label_scores(model.get_output_embeddings(), states, shifted[scored], temperature)
         picked = scores.log_probs
         extras = (scores.entropy, scores.mean_logits, scores.is_top1)
 
