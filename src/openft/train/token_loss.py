@@ -97,10 +97,11 @@ def _is_plain_linear(head) -> bool:
 def compact_fused_head(model, temperature: float = 1.0) -> None:
     """Make TRL's fused LM head (``model(..., labels=, fused_lm_head=True)``, installed by the
     DPOTrainer, and by the GRPOTrainer at its sampling ``temperature``) project only the labelled
-    positions: TRL does so on Triton devices only, and scores every position, padding and prompt
-    included, elsewhere (a CPU). Same outputs: per-token log-probabilities, entropy, mean logit and
-    top-1 flags, zero where no label counts. The entropy carries no gradient (TRL's does: set up
-    no entropy bonus with this head)."""
+    positions: TRL does so on Triton devices only (where its kernel stays in charge), and scores
+    every position, padding and prompt included, elsewhere (a CPU). Same outputs: per-token
+    log-probabilities, entropy, mean logit and top-1 flags, zero where no label counts. The
+    entropy carries no gradient (TRL's does: set up no entropy bonus with this head)."""
+    from trl.kernels.chunked_logprob import _use_triton
     from trl.trainer.utils import FusedCausalLMOutput
 
     fused = model.forward
@@ -109,7 +110,13 @@ def compact_fused_head(model, temperature: float = 1.0) -> None:
     def forward(*args, fused_lm_head=False, labels=None, **kwargs):
         # PEFT's forward passes every argument it knows, most as None (inputs_embeds, output_*)
         given = {name for name, value in kwargs.items() if value is not None}
-        if args or not fused_lm_head or not plain_head(model) or given - {*BACKBONE_INPUTS, *QUIET_ARGUMENTS}:
+        if (
+            args
+            or not fused_lm_head
+            or not plain_head(model)
+            or given - {*BACKBONE_INPUTS, *QUIET_ARGUMENTS}
+            or _use_triton(labels.device)  # TRL's own kernel scores only the labelled positions there
+        ):
             return fused(*args, fused_lm_head=fused_lm_head, labels=labels, **kwargs)
         shifted = labels[:, 1:]
         scored = shifted != IGNORE_INDEX
