@@ -15,7 +15,6 @@ fine-tune a second copy of the starting weights is loaded.
 from functools import partial
 from typing import Any
 
-from peft import PeftModel
 from trl import DPOConfig, DPOTrainer
 
 from datasets import Dataset
@@ -26,7 +25,7 @@ from openft.train.micro_batches import TOKEN_BUDGET, MicroBatchSteps
 from openft.train.preference import longest, tokenize_preferences
 from openft.train.reporter import Reporter
 from openft.train.spec import TrainResult, TrainSpec
-from openft.train.token_loss import compact_fused_head
+from openft.train.token_loss import compact_fused_heads
 
 
 class PretokenizedDPOTrainer(MicroBatchSteps, DPOTrainer):
@@ -39,9 +38,7 @@ class PretokenizedDPOTrainer(MicroBatchSteps, DPOTrainer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for model in (self.model, self.ref_model):
-            if model is not None:
-                compact_fused_head(model.get_base_model() if isinstance(model, PeftModel) else model)
+        compact_fused_heads(self.model, self.ref_model)
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         return dataset

@@ -25,7 +25,6 @@ colocated vLLM samples the training completions, the schema enforced by its stru
 
 from __future__ import annotations
 
-from peft import PeftModel
 from trl import GRPOConfig, GRPOTrainer
 
 from datasets import Dataset
@@ -44,7 +43,7 @@ from openft.train.rewards import RewardFunction
 from openft.train.rl_callback import ReinforcementCallback
 from openft.train.rollouts import Evaluator, fitting_budget, longest_prompt, prompt_rows
 from openft.train.spec import JobFailure, TrainResult, TrainSpec, checkpoint_root
-from openft.train.token_loss import compact_fused_head
+from openft.train.token_loss import compact_fused_heads
 
 VLLM_GPU_MEMORY_SHARE = 0.3  # of the GPU's memory, for vLLM's weights and KV cache while it samples
 
@@ -108,11 +107,7 @@ def _compact_heads(trainer: GRPOTrainer) -> None:
     args: GRPOConfig = trainer.args  # type: ignore[assignment]
     if args.entropy_coef or args.use_adaptive_entropy or args.cast_lm_head_to_fp32:
         return
-    for model in (trainer.model, trainer.ref_model):
-        if model is not None:
-            compact_fused_head(
-                model.get_base_model() if isinstance(model, PeftModel) else model, trainer.temperature
-            )
+    compact_fused_heads(trainer.model, trainer.ref_model, temperature=trainer.temperature)
 
 
 def _compiled(grammar: Grammar, tokenizer, model, stops: frozenset[int]) -> CompiledGrammar:

@@ -94,6 +94,15 @@ def _is_plain_linear(head) -> bool:
     return isinstance(head, torch.nn.Linear) and head.bias is None
 
 
+def compact_fused_heads(*models, temperature: float = 1.0) -> None:
+    """``compact_fused_head`` on each of a trainer's models (its policy, its reference; None where
+    it has none), the causal LM inside a PEFT model."""
+    for model in models:
+        if model is not None:
+            causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+            compact_fused_head(causal_lm, temperature)
+
+
 def compact_fused_head(model, temperature: float = 1.0) -> None:
     """Make TRL's fused LM head (``model(..., labels=, fused_lm_head=True)``, installed by the
     DPOTrainer, and by the GRPOTrainer at its sampling ``temperature``) project only the labelled
