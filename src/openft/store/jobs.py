@@ -11,9 +11,7 @@ or ended), and the worker settles a start only while ``attempts`` is still that 
 
 from __future__ import annotations
 
-from typing import Any, cast
-
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from openft.store import transitions
@@ -129,12 +127,13 @@ def transition(
     query = update(JobRow).where(JobRow.pk == job.pk, JobRow.status.in_(transitions.sources(action)))
     if attempt is not None:
         query = query.where(JobRow.attempts == attempt)
-    # An UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed as Result.
-    result = cast(
-        CursorResult[Any],
-        session.execute(query.values(status=target, **fields).execution_options(synchronize_session=False)),
-    )
-    session.refresh(job)
-    if result.rowcount != 1:
+    # RETURNING the row refreshes ``job`` in the same round trip (populate_existing): one statement
+    # a transition, where an UPDATE and then a SELECT of the row took two.
+    moved = session.scalars(
+        query.values(status=target, **fields).returning(JobRow),
+        execution_options={"populate_existing": True, "synchronize_session": False},
+    ).all()
+    if not moved:
+        session.refresh(job)  # the status it is in now, for the refusal
         raise transitions.TransitionRefused(action, job.status)
     return job
