@@ -1,11 +1,19 @@
 """The validation stage on SQLite and PostgreSQL: every job it looks at leaves validating_files
 once, with a stored error when its files are bad, even when the error quotes what no database
-can store, and when the stage itself cannot read the file."""
+can store, and when the stage itself cannot read the file; jobs pending together are checked and
+recorded together, each with its own outcome, and one outcome the database refuses holds back
+no other."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 
+from sqlalchemy.exc import OperationalError
+
+from openft import validation_stage
+from openft.store import lifecycle
 from support.clients import sync_client
 from support.data import chat_rows, upload, wait_for_status
 
@@ -62,3 +70,87 @@ def test_a_python_grader_job_fails_when_the_server_cannot_run_python_graders(mak
         assert failed.status == "failed" and failed.error.code == "python_grader_unavailable"
         assert failed.error.param == "method.reinforcement.grader"
         assert "bubblewrap" in failed.error.message
+
+
+@contextlib.contextmanager
+def stage_held(monkeypatch):
+    """The validation stage's first check waits until the block exits, so the jobs created meanwhile
+    are pending together and the next pass checks and records them as one batch."""
+    release = threading.Event()
+    real = validation_stage.validate_dataset
+
+    def held(*args, **kwargs):
+        release.wait(timeout=30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(validation_stage, "validate_dataset", held)
+    try:
+        yield
+    finally:
+        release.set()
+
+
+def _burst(client, good: int, bad: int) -> tuple[list[str], list[str], str]:
+    """Jobs on good files, on a bad file, and one on a file deleted before the stage looks at it."""
+    good_ids = [
+        client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, chat_rows(10))).id
+        for _ in range(good)
+    ]
+    bad_file = upload(client, [{"messages": [ANSWER[0]]}] * 10)  # no assistant message
+    bad_ids = [
+        client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=bad_file).id for _ in range(bad)
+    ]
+    gone_file = upload(client, chat_rows(10))
+    gone = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=gone_file).id
+    client.files.delete(gone_file)
+    return good_ids, bad_ids, gone
+
+
+def _validation_events(client, job_id: str) -> list[str]:
+    return [
+        e.message
+        for e in client.fine_tuning.jobs.list_events(job_id)
+        if e.message.startswith("Files validated") or e.level == "error"
+    ]
+
+
+def test_jobs_pending_together_each_get_their_own_outcome_once(make_server, backend, monkeypatch):
+    server = make_server(backend)
+    with sync_client(server.url) as client:
+        with stage_held(monkeypatch):
+            good, bad, gone = _burst(client, good=4, bad=2)
+        for job_id in good:
+            assert wait_for_status(client, job_id, {"queued", "failed"}).status == "queued"
+            assert _validation_events(client, job_id) == ["Files validated, moving job to queued state"]
+        for job_id in bad:
+            failed = wait_for_status(client, job_id, {"queued", "failed"})
+            assert failed.status == "failed" and failed.error.code == "invalid_training_file"
+            assert _validation_events(client, job_id) == [failed.error.message]
+        failed = wait_for_status(client, gone, {"queued", "failed"})
+        assert failed.status == "failed" and "no longer exists" in failed.error.message
+        assert failed.error.param == "training_file"
+
+
+def test_an_outcome_the_database_refuses_holds_back_no_other_job(make_server, backend, monkeypatch):
+    server = make_server(backend)
+    refused: set[str] = set()
+    accept = lifecycle.accept_files
+
+    def accept_unless_refused(session, *, job, validated_files):
+        if job.id in refused:
+            raise OperationalError("UPDATE jobs", {}, Exception("the database refused this row"))
+        return accept(session, job=job, validated_files=validated_files)
+
+    monkeypatch.setattr(lifecycle, "accept_files", accept_unless_refused)
+    with sync_client(server.url) as client:
+        with stage_held(monkeypatch):
+            good, bad, gone = _burst(client, good=3, bad=1)
+            refused.add(good[1])
+        for job_id in [good[0], good[2]]:
+            assert wait_for_status(client, job_id, {"queued", "failed"}).status == "queued"
+        assert wait_for_status(client, bad[0], {"queued", "failed"}).status == "failed"
+        assert wait_for_status(client, gone, {"queued", "failed"}).status == "failed"
+        assert client.fine_tuning.jobs.retrieve(good[1]).status == "validating_files"
+        refused.clear()  # the database takes it again: the next pass records it, once
+        assert wait_for_status(client, good[1], {"queued", "failed"}).status == "queued"
+        assert _validation_events(client, good[1]) == ["Files validated, moving job to queued state"]

@@ -4,10 +4,11 @@ validates them again) or to ``failed`` with ``error = {code, message, param}``. 
 job whose grader has a python grader fails here when this server cannot run python graders
 (no working sandbox: ``graders.context.python_sandbox_problem``), before any compute is spent.
 
-Runs in the API process (``openft serve``). The move is a conditional transition, so when two
-stages look at the same job only one of them records the outcome. Any failure of the stage
-itself (an unreadable file, a bug) fails the job with a stored message: a job is looked at once,
-never retried in a loop.
+Runs in the API process (``openft serve``), a pass at a time: the pending jobs are checked together
+and their outcomes stored in one transaction. The move is a conditional transition, so when two
+stages look at the same job only one of them records the outcome. Any failure of the check itself
+(an unreadable file, a bug) fails the job with a stored message: a job is looked at once, never
+retried in a loop.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from openft.store import files as file_store
 from openft.store import jobs as job_store
 from openft.store import lifecycle
 from openft.store.db import Database
-from openft.store.tables import JobRow
+from openft.store.tables import FileRow, JobRow
 from openft.store.transitions import VALIDATING, TransitionRefused
 
 log = logging.getLogger("openft.validation")
@@ -39,10 +40,19 @@ class Outcome:
     problem: JobFileError | None = None
 
 
-def check_job(settings: Settings, db: Database, storage: Storage, job: JobRow) -> Outcome:
-    """What validation learned of each of the job's files, or the first problem with the job."""
-    problem = _grader_problem(settings, job)
-    return Outcome(problem=problem) if problem is not None else check_job_files(db, storage, job)
+Files = dict[tuple[str, str], FileRow]  # the live files of a pass's jobs, by (project_id, file_id)
+
+
+def check_job(settings: Settings, storage: Storage, job: JobRow, files: Files) -> Outcome:
+    """What validation learned of each of the job's files, or the first problem with the job; any
+    failure of the check itself (an unreadable file, a bug) is the job's problem, with a message."""
+    try:
+        problem = _grader_problem(settings, job)
+        return Outcome(problem=problem) if problem is not None else check_job_files(storage, job, files)
+    except Exception as exc:  # the job fails with a message; the traceback goes to the log only
+        log.exception("validating the files of job %s failed", job.id)
+        message = f"The job's files could not be validated: {type(exc).__name__}: {exc}"
+        return Outcome(problem=JobFileError(code="invalid_training_file", message=message, param=None))
 
 
 def _grader_problem(settings: Settings, job: JobRow) -> JobFileError | None:
@@ -69,15 +79,16 @@ def _has_python_grader(grader: dict) -> bool:
     return any(isinstance(child, dict) and _has_python_grader(child) for child in children)
 
 
-def check_job_files(db: Database, storage: Storage, job: JobRow) -> Outcome:
+def _job_files(job: JobRow) -> list[tuple[str, str]]:
+    """(role, file id) of each file the job names."""
+    return [(role, getattr(job, column)) for role, column in FILE_ROLES if getattr(job, column) is not None]
+
+
+def check_job_files(storage: Storage, job: JobRow, files: Files) -> Outcome:
     """What validation learned of each of the job's files, or the first problem with them."""
     validated = {}
-    for role, column in FILE_ROLES:
-        file_id = getattr(job, column)
-        if file_id is None:
-            continue
-        with db.read() as session:
-            row = file_store.get_file(session, project_id=job.project_id, file_id=file_id)
+    for role, file_id in _job_files(job):
+        row = files.get((job.project_id, file_id))
         if row is None:
             return Outcome(problem=_missing_file(file_id, role))
         report = validate_dataset(
@@ -89,38 +100,50 @@ def check_job_files(db: Database, storage: Storage, job: JobRow) -> Outcome:
     return Outcome(validated_files=validated)
 
 
-def validate_job(settings: Settings, db: Database, storage: Storage, job: JobRow) -> None:
-    try:
-        outcome = check_job(settings, db, storage, job)
-    except Exception as exc:  # the job fails with a message; the traceback goes to the log only
-        log.exception("validating the files of job %s failed", job.id)
-        message = f"The job's files could not be validated: {type(exc).__name__}: {exc}"
-        outcome = Outcome(problem=JobFileError(code="invalid_training_file", message=message, param=None))
-    with db.write() as session:
-        job = job_store.require_job(session, job_id=job.id)
-        try:
-            if outcome.problem is None:
-                lifecycle.accept_files(session, job=job, validated_files=outcome.validated_files or {})
-            else:
-                problem = outcome.problem
-                lifecycle.fail(
-                    session, job=job, code=problem.code, message=problem.message, param=problem.param
-                )
-        except TransitionRefused:
-            log.info("job %s left validation meanwhile (now %s)", job.id, job.status)
+def record_outcomes(db: Database, checked: list[tuple[JobRow, Outcome]]) -> None:
+    """Each job's outcome as its move out of validation, all in one write transaction. The jobs are
+    the pass's own rows, attached as they are: each move's conditional UPDATE returns the row as it
+    is now. Without autoflush: each move's event would be flushed by the next job's UPDATE, an
+    INSERT each; at commit they go in one (nothing here changes a job other than by its move)."""
+    with db.write() as session, session.no_autoflush:
+        for job, outcome in checked:
+            session.add(job)
+            problem = outcome.problem
+            try:
+                if problem is None:
+                    lifecycle.accept_files(session, job=job, validated_files=outcome.validated_files or {})
+                else:
+                    lifecycle.fail(
+                        session, job=job, code=problem.code, message=problem.message, param=problem.param
+                    )
+            except TransitionRefused:
+                log.info("job %s left validation meanwhile (now %s)", job.id, job.status)
 
 
 def validate_pending(settings: Settings, db: Database, storage: Storage) -> int:
-    """The pending jobs are read in one query; a job that leaves validation meanwhile is caught
-    where the outcome is stored (a conditional transition)."""
+    """One pass: the pending jobs and their files are read in two queries, checked, and their
+    outcomes stored in one transaction (a burst of creates costs one commit, not one per job). A
+    job that leaves validation meanwhile is caught where its outcome is stored (a conditional
+    transition). When the pass's transaction fails, each outcome is stored in its own, so that one
+    job's outcome the database refuses holds back no other."""
     with db.read() as session:
         pending = job_store.jobs_in_status(session, status=VALIDATING)
-    for job in pending:
-        try:
-            validate_job(settings, db, storage, job)
-        except Exception:  # the outcome could not be stored: the database itself is failing
-            log.exception("recording the validation of job %s failed", job.id)
-    return len(pending)
+        keys = {(job.project_id, file_id) for job in pending for _, file_id in _job_files(job)}
+        files = file_store.live_files(session, keys=keys) if keys else {}
+    checked = [(job, check_job(settings, storage, job, files)) for job in pending]
+    if not checked:
+        return 0
+    job_ids = [job.id for job in pending]  # for the log: a row a failed transaction rolled back is unreadable
+    try:
+        record_outcomes(db, checked)
+    except Exception:
+        log.warning("recording a validation pass of %d jobs failed; recording them one by one", len(checked))
+        for job_id, one in zip(job_ids, checked, strict=True):  # each reloads what it is now
+            try:
+                record_outcomes(db, [one])
+            except Exception:  # the outcome could not be stored: the database itself is failing
+                log.exception("recording the validation of job %s failed", job_id)
+    return len(checked)
 
 
 def _missing_file(file_id: str, role: str) -> JobFileError:
@@ -134,7 +157,12 @@ def _missing_file(file_id: str, role: str) -> JobFileError:
 class ValidationThread:
     """Validates pending jobs when woken (after a create) and every ``poll_seconds`` anyway;
     removes expired files on its own beat, every ``poll_seconds``: not on each wake, where under a
-    burst of creates it would take the database's write lock once per job for nothing."""
+    burst of creates it would take the database's write lock once per job for nothing.
+
+    Woken, it first lets ``GATHER_SECONDS`` pass: the jobs created meanwhile join the same pass
+    (its two reads and one commit), where a pass per create cost more than the create itself."""
+
+    GATHER_SECONDS = 0.05
 
     def __init__(self, settings: Settings, db: Database, storage: Storage):
         self.settings, self.db, self.storage = settings, db, storage
@@ -165,4 +193,5 @@ class ValidationThread:
                     remove_expired(self.db, self.storage)
             except Exception:
                 log.exception("validation pass failed")
-            self._wake.wait(self.poll_seconds)
+            if self._wake.wait(self.poll_seconds):
+                self._stop.wait(self.GATHER_SECONDS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from openft import ids
@@ -10,11 +10,14 @@ from openft.store.pages import Page, paginate, scoped
 from openft.store.tables import FileRow
 
 
+def _unexpired() -> ColumnElement[bool]:
+    """Not expired yet (the janitor removes expired files later)."""
+    return or_(FileRow.expires_at.is_(None), FileRow.expires_at > ids.now())
+
+
 def _live(project_id: str) -> Select[FileRow]:
-    """A project's files that have not expired (the janitor removes expired ones later)."""
-    return scoped(FileRow, project_id).where(
-        or_(FileRow.expires_at.is_(None), FileRow.expires_at > ids.now())
-    )
+    """A project's files that have not expired."""
+    return scoped(FileRow, project_id).where(_unexpired())
 
 
 def add_file(session: Session, *, row: FileRow) -> FileRow:
@@ -25,6 +28,14 @@ def add_file(session: Session, *, row: FileRow) -> FileRow:
 
 def get_file(session: Session, *, project_id: str, file_id: str) -> FileRow | None:
     return session.scalar(_live(project_id).where(FileRow.id == file_id))
+
+
+def live_files(session: Session, *, keys: set[tuple[str, str]]) -> dict[tuple[str, str], FileRow]:
+    """The live files of several ``(project_id, file_id)`` pairs, in one query, by pair: for trusted
+    internal callers (the validation stage), each pair still scoped to its own project."""
+    query = select(FileRow).where(FileRow.id.in_({file_id for _, file_id in keys}), _unexpired())
+    found = {(row.project_id, row.id): row for row in session.scalars(query)}
+    return {key: row for key, row in found.items() if key in keys}
 
 
 def list_files(
