@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from openft.schemas.files import FileObject, Upload, UploadPart
 from openft.schemas.jobs import FineTuningJob, JobCheckpoint, JobError, JobEvent
-from openft.schemas.lists import cursor_list
+from openft.schemas.lists import cursor_list_json
 from openft.schemas.models import Model
 from openft.schemas.permissions import CheckpointPermission
 from openft.store.tables import (
@@ -25,10 +25,10 @@ from openft.store.tables import (
 TOP_LEVEL_HYPERPARAMETERS = ("batch_size", "learning_rate_multiplier", "n_epochs")
 
 
-def list_response(items: list[Any], has_more: bool, *, with_ids: bool) -> JSONResponse:
-    """A list envelope as the response itself: its items are dumped to JSON values already, so
-    FastAPI's jsonable_encoder need not walk the page again (the same bytes, a fraction of the CPU)."""
-    return JSONResponse(cursor_list(items, has_more, with_ids=with_ids))
+def list_response(items: list[Any], has_more: bool, *, with_ids: bool) -> Response:
+    """A list envelope as the response itself, serialized once: FastAPI's jsonable_encoder need not
+    walk the page again (the same JSON, a fraction of the CPU)."""
+    return Response(cursor_list_json(items, has_more, with_ids=with_ids), media_type="application/json")
 
 
 def file_object(row: FileRow) -> FileObject:
