@@ -2,7 +2,7 @@
 against the real openft server and against a minimal FastAPI + SQLAlchemy app doing the same
 inserts, both in subprocesses, in one run.
 
-    .venv/bin/python bench/api_load.py [--clients 50 --rounds 10]
+    .venv/bin/python bench/api_load.py [--clients 50 --rounds 10 --trials 5]
     .venv/bin/python bench/api_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/apiload
 
 openft runs as `openft serve` does (uvicorn, one process, its validation stage validating each new
@@ -19,9 +19,11 @@ apiload_minimal: dropped and created). The load generator is one asyncio process
 httpx client (one keep-alive connection) per simulated client, sharing the CPU with the server.
 Each client first runs one untimed round (warm-up), then ``--rounds`` timed ones. Printed: median,
 p95 and p99 per operation for both, and openft / minimal; throughput; and the server process's CPU
-time per round (from /proc), which the other tenants of a shared machine disturb much less. The
-validation stage trails the creates under load, so openft's CPU is read once it has caught up
-(no job left in validating_files, read from the database): every validation of the window counts.
+time per round (from /proc). The validation stage trails the creates under load, so openft's CPU is
+read once it has caught up (no job left in validating_files, read from the database): every
+validation of the window counts. A shared VM's slow spells move every figure, CPU time included
+(the same code measured 10.9 and 22.5 ms a round within ten minutes): ``--trials N`` alternates the
+two servers N times and ends with the median of each trial's ratios.
 ``--py-spy FILE`` records the openft server with py-spy from its warm-up on: collapsed stacks
 (text) of the thread holding the GIL, where its Python CPU time goes.
 """
@@ -269,16 +271,19 @@ def quantiles(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(samples) * 1000, cuts[94] * 1000, cuts[98] * 1000
 
 
-def report(results: dict, args) -> None:
+def report(results: dict, args) -> dict[str, float]:
+    """Print one trial's table; its ratios (openft / minimal) by name."""
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(f"{backend}, {args.clients} concurrent clients x {args.rounds} rounds (after 1 warm-up round)")
     print(f"{'':28} {'median ms':>10} {'p95 ms':>8} {'p99 ms':>8}")
+    ratios = {}
     for operation in OPERATIONS:
         rows = {side: quantiles(timings[operation]) for side, (timings, _, _) in results.items()}
         for side, (median, p95, p99) in rows.items():
             print(f"{operation + ': ' + side:28} {median:10.1f} {p95:8.1f} {p99:8.1f}")
         ratio = [o / m for o, m in zip(rows["openft"], rows["minimal"], strict=True)]
         print(f"  ratio openft/minimal: median {ratio[0]:.2f}x, p95 {ratio[1]:.2f}x, p99 {ratio[2]:.2f}x")
+        ratios[f"{operation} median"], ratios[f"{operation} p99"] = ratio[0], ratio[2]
     requests = args.clients * args.rounds * len(OPERATIONS)
     rates = {side: requests / seconds for side, (_, seconds, _) in results.items()}
     print(
@@ -290,6 +295,20 @@ def report(results: dict, args) -> None:
         f"server CPU per round (upload + create + list, validation included): openft {cpu['openft']:.1f} ms, "
         f"minimal {cpu['minimal']:.1f} ms, ratio {cpu['openft'] / cpu['minimal']:.2f}x"
     )
+    ratios["throughput"], ratios["server CPU per round"] = (
+        rates["openft"] / rates["minimal"],
+        cpu["openft"] / cpu["minimal"],
+    )
+    return ratios
+
+
+def summarize(trials: list[dict[str, float]]) -> None:
+    """The median over trials of each ratio: the minimal app and openft alternate, so a slow spell of
+    a shared machine falls on both sides of some trial instead of on one side of the only one."""
+    print(f"\n## median of {len(trials)} trials (each ratio within its own trial), with their range")
+    for name in trials[0]:
+        values = sorted(trial[name] for trial in trials)
+        print(f"{name:24} {statistics.median(values):5.2f}x   ({values[0]:.2f}-{values[-1]:.2f})")
 
 
 def main() -> None:
@@ -297,6 +316,7 @@ def main() -> None:
     parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "serve-minimal"])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=1, help="alternate both servers this many times")
     parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite files)")
     parser.add_argument("--py-spy", help="record the openft server's stacks into this file")
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -309,10 +329,16 @@ def main() -> None:
         f"# {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
     )
     print(f"# load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    with tempfile.TemporaryDirectory(prefix="openft-apiload-") as work:
-        results = {side: run_side(side, args, Path(work)) for side in ("minimal", "openft")}
+    trials = []
+    for trial in range(args.trials):
+        with tempfile.TemporaryDirectory(prefix="openft-apiload-") as work:
+            results = {side: run_side(side, args, Path(work)) for side in ("minimal", "openft")}
+        if args.trials > 1:
+            print(f"\n# trial {trial + 1} of {args.trials}")
+        trials.append(report(results, args))
     print(f"# load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    report(results, args)
+    if args.trials > 1:
+        summarize(trials)
 
 
 if __name__ == "__main__":
