@@ -10,9 +10,9 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def random_token(length: int) -> str:
-    """``length`` characters drawn uniformly from the alphabet: the digits of one random number below
-    62 ** length (one call to the system's generator, where a ``secrets.choice`` a character took
-    a tenth of a job create's CPU time; each is a draw of 2 random words, often more)."""
+    """``length`` characters drawn uniformly from the alphabet: the base-62 digits of one random
+    number below 62 ** length. One draw from the system's generator, where a ``secrets.choice`` per
+    character made a getrandom system call each (72 for the three ids of a job create)."""
     number, characters = secrets.randbelow(len(_ALPHABET) ** length), []
     for _ in range(length):
         number, digit = divmod(number, len(_ALPHABET))
