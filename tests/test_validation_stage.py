@@ -73,19 +73,25 @@ def test_a_python_grader_job_fails_when_the_server_cannot_run_python_graders(mak
 
 
 @contextlib.contextmanager
-def stage_held(monkeypatch):
-    """The validation stage's first check waits until the block exits, so the jobs created meanwhile
-    are pending together and the next pass checks and records them as one batch."""
-    release = threading.Event()
+def stage_held(monkeypatch, client):
+    """A sentinel job's check holds the validation stage's pass until the block exits (the block is
+    entered once the pass holds), so the jobs created in the block are pending together and the
+    next pass checks and records them as one batch. Yields the sentinel job's id."""
+    entered, release = threading.Event(), threading.Event()
     real = validation_stage.validate_dataset
 
     def held(*args, **kwargs):
+        entered.set()
         release.wait(timeout=30)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(validation_stage, "validate_dataset", held)
     try:
-        yield
+        sentinel = client.fine_tuning.jobs.create(
+            model="gpt-4o-mini", training_file=upload(client, chat_rows(10))
+        )
+        assert entered.wait(timeout=30), "the validation stage never checked the sentinel job"
+        yield sentinel.id
     finally:
         release.set()
 
@@ -117,9 +123,9 @@ def _validation_events(client, job_id: str) -> list[str]:
 def test_jobs_pending_together_each_get_their_own_outcome_once(make_server, backend, monkeypatch):
     server = make_server(backend)
     with sync_client(server.url) as client:
-        with stage_held(monkeypatch):
+        with stage_held(monkeypatch, client) as sentinel:
             good, bad, gone = _burst(client, good=4, bad=2)
-        for job_id in good:
+        for job_id in [sentinel, *good]:
             assert wait_for_status(client, job_id, {"queued", "failed"}).status == "queued"
             assert _validation_events(client, job_id) == ["Files validated, moving job to queued state"]
         for job_id in bad:
@@ -143,10 +149,10 @@ def test_an_outcome_the_database_refuses_holds_back_no_other_job(make_server, ba
 
     monkeypatch.setattr(lifecycle, "accept_files", accept_unless_refused)
     with sync_client(server.url) as client:
-        with stage_held(monkeypatch):
+        with stage_held(monkeypatch, client) as sentinel:
             good, bad, gone = _burst(client, good=3, bad=1)
             refused.add(good[1])
-        for job_id in [good[0], good[2]]:
+        for job_id in [sentinel, good[0], good[2]]:
             assert wait_for_status(client, job_id, {"queued", "failed"}).status == "queued"
         assert wait_for_status(client, bad[0], {"queued", "failed"}).status == "failed"
         assert wait_for_status(client, gone, {"queued", "failed"}).status == "failed"
