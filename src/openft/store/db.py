@@ -1,5 +1,13 @@
 """Engine and sessions: SQLite (WAL, foreign keys, write transactions that lock up front) or PostgreSQL.
 
+On PostgreSQL every statement is a round trip, and a short request makes few statements, so the
+round trips around them count: a read session runs in autocommit (no BEGIN and COMMIT: at READ
+COMMITTED, PostgreSQL's default, each statement of a transaction sees its own snapshot anyway, so
+a read-only transaction adds no consistency), and a connection is pinged at checkout only when it
+has been idle a while (``PING_AFTER_IDLE_SECONDS``), as PgBouncer's ``server_check_delay`` does: one
+used a moment ago is alive, and a database that went away meanwhile fails the statement, which
+invalidates the whole pool, as a failed ping would.
+
 SQLite in WAL mode maps its ``-shm`` file into memory: touching that mapping once the file cannot be
 written (read-only mount, immutable flag, full disk) is a SIGBUS that kills the process. So every
 session first checks that the database's files can be written and raises
@@ -13,12 +21,14 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -32,11 +42,12 @@ class DatabaseUnavailable(Exception):
 # back and opens them again under the next burst, a new PostgreSQL backend (a process) each time.
 # Connections are opened on demand only: an idle worker process holds one or two.
 POOL_SIZE, MAX_OVERFLOW = 40, 10
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def _make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
+        return _ping_when_idle(create_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -58,6 +69,31 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+def _ping_when_idle(engine: Engine) -> Engine:
+    """Ping a pooled connection at checkout when it has been idle over ``PING_AFTER_IDLE_SECONDS``
+    (a new one is not pinged); one that fails the ping invalidates the pool, as ``pool_pre_ping``
+    does, and the checkout goes on with a new connection."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise InvalidatePoolError(str(exc)) from exc
+            raise
+
+    return engine
+
+
 def _sqlite_files(url: str) -> list[Path]:
     """The database file and its WAL companions (an in-memory database has none)."""
     database = make_url(url).database
@@ -68,7 +104,8 @@ def _sqlite_files(url: str) -> list[Path]:
 
 
 class Database:
-    """One per process. ``read()`` and ``write()`` open a transaction that commits on success.
+    """One per process. ``write()`` opens a transaction that commits on success; ``read()`` opens
+    one on SQLite (a snapshot of the whole session), none on PostgreSQL (see the module's text).
 
     On SQLite the writers of this process also queue on one lock before BEGIN IMMEDIATE: SQLite
     itself makes a blocked writer poll, sleeping up to 100 ms between tries, so under a burst of
@@ -83,7 +120,10 @@ class Database:
         write_engine = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         )
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        read_engine = (
+            self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._reader = sessionmaker(read_engine, expire_on_commit=False)
         self._writer = sessionmaker(write_engine, expire_on_commit=False)
         # Re-entrant: a write opened inside another write waits on SQLite's busy timeout, as it did.
         self._write_lock = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
