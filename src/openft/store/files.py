@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, or_, select
+import functools
+
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from openft import ids
@@ -10,14 +12,25 @@ from openft.store.pages import Page, paginate, scoped
 from openft.store.tables import FileRow
 
 
-def _unexpired() -> ColumnElement[bool]:
-    """Not expired yet (the janitor removes expired files later)."""
-    return or_(FileRow.expires_at.is_(None), FileRow.expires_at > ids.now())
+def _unexpired(now: int | ColumnElement[int]) -> ColumnElement[bool]:
+    """Not expired yet at ``now`` (the janitor removes expired files later)."""
+    return or_(FileRow.expires_at.is_(None), FileRow.expires_at > now)
 
 
 def _live(project_id: str) -> Select[FileRow]:
     """A project's files that have not expired."""
-    return scoped(FileRow, project_id).where(_unexpired())
+    return scoped(FileRow, project_id).where(_unexpired(ids.now()))
+
+
+@functools.cache
+def _live_file() -> Select[FileRow]:
+    """One of a project's live files, by id: built once, run with bound values (every create and
+    file request looks one up, and building the statement cost as much as running it)."""
+    return select(FileRow).where(
+        FileRow.project_id == bindparam("project_id"),
+        FileRow.id == bindparam("file_id"),
+        _unexpired(bindparam("now")),
+    )
 
 
 def add_file(session: Session, *, row: FileRow) -> FileRow:
@@ -27,13 +40,13 @@ def add_file(session: Session, *, row: FileRow) -> FileRow:
 
 
 def get_file(session: Session, *, project_id: str, file_id: str) -> FileRow | None:
-    return session.scalar(_live(project_id).where(FileRow.id == file_id))
+    return session.scalar(_live_file(), {"project_id": project_id, "file_id": file_id, "now": ids.now()})
 
 
 def live_files(session: Session, *, keys: set[tuple[str, str]]) -> dict[tuple[str, str], FileRow]:
     """The live files of several ``(project_id, file_id)`` pairs, in one query, by pair: for trusted
     internal callers (the validation stage), each pair still scoped to its own project."""
-    query = select(FileRow).where(FileRow.id.in_({file_id for _, file_id in keys}), _unexpired())
+    query = select(FileRow).where(FileRow.id.in_({file_id for _, file_id in keys}), _unexpired(ids.now()))
     found = {(row.project_id, row.id): row for row in session.scalars(query)}
     return {key: row for key, row in found.items() if key in keys}
 

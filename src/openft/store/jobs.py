@@ -11,7 +11,9 @@ or ended), and the worker settles a start only while ``attempts`` is still that 
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import functools
+
+from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from openft.store import transitions
@@ -27,7 +29,15 @@ def add_job(session: Session, *, row: JobRow) -> JobRow:
 
 
 def get_job(session: Session, *, project_id: str, job_id: str) -> JobRow | None:
-    return session.scalar(scoped(JobRow, project_id).where(JobRow.id == job_id))
+    return session.scalar(_project_job(), {"project_id": project_id, "job_id": job_id})
+
+
+@functools.cache
+def _project_job() -> Select[JobRow]:
+    """A project's job by id: built once, run with bound values (see ``_transition_statement``)."""
+    return select(JobRow).where(
+        JobRow.project_id == bindparam("project_id"), JobRow.id == bindparam("job_id")
+    )
 
 
 class JobNotFound(LookupError):
@@ -124,16 +134,31 @@ def transition(
     job is (or meanwhile became) in a status the action is not allowed from, or, with ``attempt``,
     was started again since that attempt."""
     target = transitions.next_status(action, job.status)
-    query = update(JobRow).where(JobRow.pk == job.pk, JobRow.status.in_(transitions.sources(action)))
-    if attempt is not None:
-        query = query.where(JobRow.attempts == attempt)
-    # RETURNING the row refreshes ``job`` in the same round trip (populate_existing): one statement
-    # a transition, where an UPDATE and then a SELECT of the row took two.
-    moved = session.scalars(
-        query.values(status=target, **fields).returning(JobRow),
-        execution_options={"populate_existing": True, "synchronize_session": False},
-    ).all()
+    statement = _transition_statement(action, tuple(sorted(fields)), fenced=attempt is not None)
+    params = {"job_pk": job.pk, "target": target, "attempt": attempt}
+    params.update({f"set_{name}": value for name, value in fields.items()})
+    moved = session.scalars(statement, params).all()
     if not moved:
         session.refresh(job)  # the status it is in now, for the refusal
         raise transitions.TransitionRefused(action, job.status)
     return job
+
+
+@functools.cache
+def _transition_statement(action: str, names: tuple[str, ...], *, fenced: bool) -> Update:
+    """The conditional UPDATE of a transition that sets ``names``, built once per shape and run with
+    bound values (building the statement cost as much as running it). RETURNING the row refreshes
+    the job in the same round trip (populate_existing): one statement a transition, where an UPDATE
+    and then a SELECT of the row took two."""
+    attributes = JobRow.__mapper__.attrs
+    values = {name: bindparam(f"set_{name}", type_=attributes[name].columns[0].type) for name in names}
+    query = update(JobRow).where(
+        JobRow.pk == bindparam("job_pk"), JobRow.status.in_(sorted(transitions.sources(action)))
+    )
+    if fenced:
+        query = query.where(JobRow.attempts == bindparam("attempt"))
+    return (
+        query.values(status=bindparam("target"), **values)
+        .returning(JobRow)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
