@@ -142,10 +142,10 @@ def test_an_outcome_the_database_refuses_holds_back_no_other_job(make_server, ba
     refused: set[str] = set()
     accept = lifecycle.accept_files
 
-    def accept_unless_refused(session, *, job, validated_files):
-        if job.id in refused:
+    def accept_unless_refused(session, *, accepted):
+        if any(job.id in refused for job, _ in accepted):
             raise OperationalError("UPDATE jobs", {}, Exception("the database refused this row"))
-        return accept(session, job=job, validated_files=validated_files)
+        return accept(session, accepted=accepted)
 
     monkeypatch.setattr(lifecycle, "accept_files", accept_unless_refused)
     with sync_client(server.url) as client:

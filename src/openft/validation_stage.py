@@ -101,21 +101,26 @@ def check_job_files(storage: Storage, job: JobRow, files: Files) -> Outcome:
 
 
 def record_outcomes(db: Database, checked: list[tuple[JobRow, Outcome]]) -> None:
-    """Each job's outcome as its move out of validation, all in one write transaction. The jobs are
-    the pass's own rows, attached as they are: each move's conditional UPDATE returns the row as it
-    is now. Without autoflush: each move's event would be flushed by the next job's UPDATE, an
-    INSERT each; at commit they go in one (nothing here changes a job other than by its move)."""
+    """Each job's outcome as its move out of validation, all in one write transaction: the accepted
+    jobs in one UPDATE, each failed one in its own. The jobs are the pass's own rows, attached as
+    they are: the moves' conditional UPDATEs return the rows as they are now. Without autoflush:
+    each failure's event would be flushed by the next job's UPDATE, an INSERT each; at commit the
+    events go in one (nothing here changes a job other than by its move)."""
     with db.write() as session, session.no_autoflush:
+        session.add_all([job for job, _ in checked])
+        accepted = [
+            (job, outcome.validated_files or {}) for job, outcome in checked if outcome.problem is None
+        ]
+        for job in lifecycle.accept_files(session, accepted=accepted):
+            log.info("job %s left validation meanwhile (now %s)", job.id, job.status)
         for job, outcome in checked:
-            session.add(job)
             problem = outcome.problem
+            if problem is None:
+                continue
             try:
-                if problem is None:
-                    lifecycle.accept_files(session, job=job, validated_files=outcome.validated_files or {})
-                else:
-                    lifecycle.fail(
-                        session, job=job, code=problem.code, message=problem.message, param=problem.param
-                    )
+                lifecycle.fail(
+                    session, job=job, code=problem.code, message=problem.message, param=problem.param
+                )
             except TransitionRefused:
                 log.info("job %s left validation meanwhile (now %s)", job.id, job.status)
 

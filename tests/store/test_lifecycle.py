@@ -33,11 +33,36 @@ def move(db: Database, job_id: str, function, **arguments) -> tuple[JobRow, list
     return job, events[: len(events) - before]
 
 
-def test_accepting_files_queues_the_job_with_what_validation_learned(db):
-    validated = {"training": {"file_id": "file-x", "format": "chat", "n_examples": 12}}
-    job, events = move(db, new_job(db, "validating_files"), lifecycle.accept_files, validated_files=validated)
-    assert (job.status, job.validated_files) == ("queued", validated)
-    assert [e.message for e in events] == ["Files validated, moving job to queued state"]
+def _learned(n_examples: int) -> dict:
+    return {"training": {"file_id": "file-x", "format": "chat", "n_examples": n_examples}}
+
+
+def test_accepting_files_queues_each_job_with_what_validation_learned_of_its_own(db):
+    pending = [new_job(db, "validating_files") for _ in range(3)]
+    left = new_job(db, "cancelled")  # left validation before its outcome was stored
+    with db.write() as session:
+        jobs = [job_store.get_job_any_project(session, job_id=job_id) for job_id in [*pending, left]]
+        refused = lifecycle.accept_files(session, accepted=[(job, _learned(i)) for i, job in enumerate(jobs)])
+        assert [job.id for job in refused] == [left]
+        assert [job.status for job in jobs] == ["queued"] * 3 + ["cancelled"]  # refreshed in the session
+    with db.read() as session:
+        for i, job_id in enumerate([*pending, left]):
+            job = job_store.get_job_any_project(session, job_id=job_id)
+            events = [e.message for e in event_store.list_events(session, job=job, after=None, limit=100).items]
+            if job_id == left:
+                assert (job.status, job.validated_files, events) == ("cancelled", None, [])
+            else:
+                assert (job.status, job.validated_files) == ("queued", _learned(i))
+                assert events == ["Files validated, moving job to queued state"]
+
+
+def test_moving_several_jobs_at_once_takes_the_same_fields_for_each(db):
+    jobs_ids = [new_job(db, "validating_files") for _ in range(2)]
+    with db.write() as session:
+        first, second = (job_store.get_job_any_project(session, job_id=job_id) for job_id in jobs_ids)
+        moves = [(first, {"validated_files": {}}), (second, {"error": None})]
+        with pytest.raises(ValueError, match="same fields"):
+            job_store.transition_each(session, action="validate", moves=moves)
 
 
 def test_start_claims_for_a_worker_and_counts_the_attempt(db):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy import Select, Update, bindparam, case, literal, select, update
 from sqlalchemy.orm import Session
 
 from openft.store import transitions
@@ -142,6 +142,42 @@ def transition(
         session.refresh(job)  # the status it is in now, for the refusal
         raise transitions.TransitionRefused(action, job.status)
     return job
+
+
+def transition_each(
+    session: Session, *, action: str, moves: list[tuple[JobRow, dict[str, object]]]
+) -> list[JobRow]:
+    """:func:`transition` for several jobs in one conditional UPDATE: each job moves by ``action``
+    with its own values of the same fields (a CASE on the job's key per field). Returns the jobs
+    refused, each refreshed to the status it is in now; RETURNING refreshes the moved ones."""
+    if not moves:
+        return []
+    names = sorted(moves[0][1])
+    if any(sorted(fields) != names for _, fields in moves):
+        raise ValueError("every move of transition_each sets the same fields")
+    attributes = JobRow.__mapper__.attrs
+    values = {
+        name: case(
+            {job.pk: literal(fields[name], attributes[name].columns[0].type) for job, fields in moves},
+            value=JobRow.pk,
+        )
+        for name in names
+    }
+    query = (
+        update(JobRow)
+        .where(
+            JobRow.pk.in_([job.pk for job, _ in moves]),
+            JobRow.status.in_(sorted(transitions.sources(action))),
+        )
+        .values(status=case(transitions.TRANSITIONS[action], value=JobRow.status), **values)
+        .returning(JobRow)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    moved = {row.pk for row in session.scalars(query).all()}
+    refused = [job for job, _ in moves if job.pk not in moved]
+    for job in refused:
+        session.refresh(job)
+    return refused
 
 
 @functools.cache

@@ -4,7 +4,8 @@
 Every caller (the API, the validation stage, the queue, the worker, the trainer) changes a job's
 status only through these functions, so each move looks the same wherever it happens. Each raises
 ``TransitionRefused`` when the job is (or meanwhile became) in a status the move is not allowed
-from; the caller decides whether that matters.
+from (``accept_files``, which moves several jobs, returns those instead); the caller decides
+whether that matters.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from openft import ids
 from openft.store.events import add_event, storable
-from openft.store.jobs import transition
+from openft.store.jobs import transition, transition_each
 from openft.store.tables import JobRow
 
 # The moves a user asks for through the API: (action, event message, whether it ends the job).
@@ -24,11 +25,18 @@ USER_ACTIONS = {
 }
 
 
-def accept_files(session: Session, *, job: JobRow, validated_files: dict) -> JobRow:
-    """validating_files -> queued, keeping what validation learned of each file for the trainer."""
-    transition(session, job=job, action="validate", validated_files=validated_files)
-    add_event(session, job=job, message="Files validated, moving job to queued state")
-    return job
+def accept_files(session: Session, *, accepted: list[tuple[JobRow, dict]]) -> list[JobRow]:
+    """validating_files -> queued for each job of ``accepted``, keeping what validation learned of
+    its files (``validated_files``) for the trainer, in one UPDATE (the validation stage accepts a
+    pass's jobs together). Returns the jobs refused (they left validation meanwhile): no raise."""
+    moves: list[tuple[JobRow, dict[str, object]]] = [
+        (job, {"validated_files": files}) for job, files in accepted
+    ]
+    refused = transition_each(session, action="validate", moves=moves)
+    for job, _ in accepted:
+        if job not in refused:
+            add_event(session, job=job, message="Files validated, moving job to queued state")
+    return refused
 
 
 def start(session: Session, *, job: JobRow, worker_id: str) -> JobRow:
