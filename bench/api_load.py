@@ -24,6 +24,9 @@ read once it has caught up (no job left in validating_files, read from the datab
 validation of the window counts. A shared VM's slow spells move every figure, CPU time included
 (the same code measured 10.9 and 22.5 ms a round within ten minutes): ``--trials N`` alternates the
 two servers N times and ends with the median of each trial's ratios.
+``--sequential N`` measures instead the server's CPU time per operation with one client: N uploads,
+then N creates (their validation included), then N lists, one at a time: no queueing, so the figures
+move less with the machine than those under load.
 ``--py-spy FILE`` records the openft server with py-spy from its warm-up on: collapsed stacks
 (text) of the thread holding the GIL, where its Python CPU time goes.
 """
@@ -221,6 +224,42 @@ async def drive(base_url: str, clients: int, rounds: int, pid: int, settle) -> t
     return timings, seconds, cpu_seconds(pid) - cpu
 
 
+async def drive_sequential(base_url: str, count: int, pid: int, settle) -> dict[str, float]:
+    """Server CPU ms per operation, one client, one operation at a time (after 20 warm-up rounds)."""
+    import httpx
+
+    files = {"file": ("train.jsonl", TRAINING_BYTES, "application/jsonl")}
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+
+        async def upload() -> str:
+            response = await client.post("/v1/files", files=files, data={"purpose": "fine-tune"})
+            return response.raise_for_status().json()["id"]
+
+        async def create(file_id: str) -> None:
+            body = {"model": "gpt-4o-mini", "training_file": file_id}
+            (await client.post("/v1/fine_tuning/jobs", json=body)).raise_for_status()
+
+        async def list_jobs() -> None:
+            (await client.get("/v1/fine_tuning/jobs", params={"limit": 20})).raise_for_status()
+
+        for _ in range(20):
+            await create(await upload())
+            await list_jobs()
+        settle()
+        cpu, uploaded = cpu_seconds(pid), [await upload() for _ in range(count)]
+        spent = {"upload file": cpu_seconds(pid) - cpu}
+        cpu = cpu_seconds(pid)
+        for file_id in uploaded:
+            await create(file_id)
+        settle()
+        spent["create job + validation"] = cpu_seconds(pid) - cpu
+        cpu = cpu_seconds(pid)
+        for _ in range(count):
+            await list_jobs()
+        spent["list jobs"] = cpu_seconds(pid) - cpu
+    return {name: seconds / count * 1000 for name, seconds in spent.items()}
+
+
 def validation_caught_up(database_url: str) -> None:
     """Wait (reading the database, not the server) until no openft job is in validating_files, so
     that the server CPU counted includes the validation of every job created in the window: the
@@ -241,7 +280,9 @@ def validation_caught_up(database_url: str) -> None:
         engine.dispose()
 
 
-def run_side(side: str, args, work: Path) -> tuple[dict, float, float]:
+def run_side(side: str, args, work: Path):
+    """One server's run: the closed loop's (timings, seconds, server CPU seconds), or with
+    ``--sequential`` its server CPU ms per operation."""
     data_dir = work / side
     data_dir.mkdir()
     if args.database_url:
@@ -257,6 +298,8 @@ def run_side(side: str, args, work: Path) -> tuple[dict, float, float]:
         if args.py_spy and side == "openft":
             spy = start_py_spy(process.pid, args.py_spy)
         settle = (lambda: validation_caught_up(database_url)) if side == "openft" else (lambda: None)
+        if args.sequential:
+            return asyncio.run(drive_sequential(base_url, args.sequential, process.pid, settle))
         return asyncio.run(drive(base_url, args.clients, args.rounds, process.pid, settle))
     finally:
         if spy is not None:
@@ -302,6 +345,18 @@ def report(results: dict, args) -> dict[str, float]:
     return ratios
 
 
+def report_sequential(results: dict, args) -> dict[str, float]:
+    """Print one sequential trial's server CPU per operation; its ratios (openft / minimal) by name."""
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"{backend}, one client, {args.sequential} of each operation: server CPU ms per operation")
+    ratios = {}
+    for name, minimal in results["minimal"].items():
+        ours = results["openft"][name]
+        ratios[name] = ours / minimal
+        print(f"{name:26} minimal {minimal:6.2f}  openft {ours:6.2f}  ratio {ratios[name]:.2f}x")
+    return ratios
+
+
 def summarize(trials: list[dict[str, float]]) -> None:
     """The median over trials of each ratio: the minimal app and openft alternate, so a slow spell of
     a shared machine falls on both sides of some trial instead of on one side of the only one."""
@@ -319,6 +374,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=1, help="alternate both servers this many times")
     parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite files)")
     parser.add_argument("--py-spy", help="record the openft server's stacks into this file")
+    parser.add_argument(
+        "--sequential", type=int, metavar="N", help="server CPU per operation, one client, N of each"
+    )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -335,7 +393,7 @@ def main() -> None:
             results = {side: run_side(side, args, Path(work)) for side in ("minimal", "openft")}
         if args.trials > 1:
             print(f"\n# trial {trial + 1} of {args.trials}")
-        trials.append(report(results, args))
+        trials.append((report_sequential if args.sequential else report)(results, args))
     print(f"# load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     if args.trials > 1:
         summarize(trials)
