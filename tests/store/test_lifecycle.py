@@ -48,7 +48,9 @@ def test_accepting_files_queues_each_job_with_what_validation_learned_of_its_own
     with db.read() as session:
         for i, job_id in enumerate([*pending, left]):
             job = job_store.get_job_any_project(session, job_id=job_id)
-            events = [e.message for e in event_store.list_events(session, job=job, after=None, limit=100).items]
+            events = [
+                e.message for e in event_store.list_events(session, job=job, after=None, limit=100).items
+            ]
             if job_id == left:
                 assert (job.status, job.validated_files, events) == ("cancelled", None, [])
             else:
