@@ -230,8 +230,10 @@ def run_openft(
                 seed=args.seed,
                 method={"type": args.method, args.method: {"hyperparameters": hyper}},
             )
-            while client.fine_tuning.jobs.retrieve(job.id).status == "validating_files":
+            while (validated := client.fine_tuning.jobs.retrieve(job.id)).status == "validating_files":
                 time.sleep(0.1)
+            if validated.status != "queued":  # e.g. fewer than the 10 examples a job needs
+                raise SystemExit(f"the openft job did not validate: {validated.error}")
             assert queue.claim(server.services.db, worker_id="bench").id == job.id
             env = {
                 **training_env(os.environ),  # as a worker starts it
