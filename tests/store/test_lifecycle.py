@@ -13,7 +13,7 @@ from openft.store import lifecycle
 from openft.store.db import Database
 from openft.store.tables import EventRow, JobRow
 from openft.store.transitions import TransitionRefused
-from support.jobs import stored_job
+from support.jobs import job_row, stored_job
 
 
 def new_job(db: Database, status: str) -> str:
@@ -56,6 +56,18 @@ def test_accepting_files_queues_each_job_with_what_validation_learned_of_its_own
             else:
                 assert (job.status, job.validated_files) == ("queued", _learned(i))
                 assert events == ["Files validated, moving job to queued state"]
+
+
+@pytest.mark.parametrize("status", ["validating_files", "cancelled"])
+def test_accepting_one_job_moves_it_or_returns_it_refused(db, status):
+    job_id = new_job(db, status)
+    with db.write() as session:
+        job = job_store.get_job_any_project(session, job_id=job_id)
+        refused = lifecycle.accept_files(session, accepted=[(job, _learned(7))])
+    moved = status == "validating_files"
+    assert refused == ([] if moved else [job])
+    job = job_row(db, job_id)
+    assert (job.status, job.validated_files) == (("queued", _learned(7)) if moved else ("cancelled", None))
 
 
 def test_moving_several_jobs_at_once_takes_the_same_fields_for_each(db):

@@ -46,9 +46,17 @@ def get_file(session: Session, *, project_id: str, file_id: str) -> FileRow | No
 def live_files(session: Session, *, keys: set[tuple[str, str]]) -> dict[tuple[str, str], FileRow]:
     """The live files of several ``(project_id, file_id)`` pairs, in one query, by pair: for trusted
     internal callers (the validation stage), each pair still scoped to its own project."""
-    query = select(FileRow).where(FileRow.id.in_({file_id for _, file_id in keys}), _unexpired(ids.now()))
-    found = {(row.project_id, row.id): row for row in session.scalars(query)}
+    params = {"file_ids": sorted({file_id for _, file_id in keys}), "now": ids.now()}
+    found = {(row.project_id, row.id): row for row in session.scalars(_live_files_by_id(), params)}
     return {key: row for key, row in found.items() if key in keys}
+
+
+@functools.cache
+def _live_files_by_id() -> Select[FileRow]:
+    """Live files by id in any project: built once, run with bound values (see ``_live_file``)."""
+    return select(FileRow).where(
+        FileRow.id.in_(bindparam("file_ids", expanding=True)), _unexpired(bindparam("now"))
+    )
 
 
 def list_files(

@@ -12,6 +12,7 @@ or ended), and the worker settles a start only while ``attempts`` is still that 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from sqlalchemy import Select, Update, bindparam, case, literal, select, update
 from sqlalchemy.orm import Session
@@ -101,8 +102,18 @@ def list_jobs(
 
 
 def jobs_in_status(session: Session, *, status: str, limit: int = 50) -> list[JobRow]:
-    query = select(JobRow).where(JobRow.status == status).order_by(JobRow.pk).limit(limit)
-    return list(session.scalars(query))
+    return list(session.scalars(_jobs_in_status(), {"status": status, "limit": limit}))
+
+
+@functools.cache
+def _jobs_in_status() -> Select[JobRow]:
+    """The oldest jobs in a status: built once, run with bound values (the validation stage's every pass)."""
+    return (
+        select(JobRow)
+        .where(JobRow.status == bindparam("status"))
+        .order_by(JobRow.pk)
+        .limit(bindparam("limit"))
+    )
 
 
 def job_ids_in_status(session: Session, *, status: str, limit: int = 50) -> list[str]:
@@ -145,11 +156,18 @@ def transition(
 
 
 def transition_each(
-    session: Session, *, action: str, moves: list[tuple[JobRow, dict[str, object]]]
+    session: Session, *, action: str, moves: list[tuple[JobRow, dict[str, Any]]]
 ) -> list[JobRow]:
     """:func:`transition` for several jobs in one conditional UPDATE: each job moves by ``action``
     with its own values of the same fields (a CASE on the job's key per field). Returns the jobs
     refused, each refreshed to the status it is in now; RETURNING refreshes the moved ones."""
+    if len(moves) == 1:  # the one move's statement is built once (transition's)
+        ((job, fields),) = moves
+        try:
+            transition(session, job=job, action=action, **fields)
+        except transitions.TransitionRefused:
+            return [job]
+        return []
     if not moves:
         return []
     names = sorted(moves[0][1])

@@ -10,6 +10,8 @@ whether that matters.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from openft import ids
@@ -29,7 +31,7 @@ def accept_files(session: Session, *, accepted: list[tuple[JobRow, dict]]) -> li
     """validating_files -> queued for each job of ``accepted``, keeping what validation learned of
     its files (``validated_files``) for the trainer, in one UPDATE (the validation stage accepts a
     pass's jobs together). Returns the jobs refused (they left validation meanwhile): no raise."""
-    moves: list[tuple[JobRow, dict[str, object]]] = [
+    moves: list[tuple[JobRow, dict[str, Any]]] = [
         (job, {"validated_files": files}) for job, files in accepted
     ]
     refused = transition_each(session, action="validate", moves=moves)
