@@ -27,6 +27,9 @@ two servers N times and ends with the median of each trial's ratios.
 ``--sequential N`` measures instead the server's CPU time per operation with one client: N uploads,
 then N creates (their validation included), then N lists, one at a time: no queueing, so the figures
 move less with the machine than those under load.
+``--calls N`` counts instead the Python function calls per operation, every thread of the server
+counted (yappi), each app driven in this process over ASGI: the same N operations one at a time, a
+figure this machine's load does not move (it needs `pip install yappi`).
 ``--py-spy FILE`` records the openft server with py-spy from its warm-up on: collapsed stacks
 (text) of the thread holding the GIL, where its Python CPU time goes.
 """
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -44,8 +48,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import Form, UploadFile  # at module level: the endpoints' annotations are resolved here
@@ -228,36 +234,107 @@ async def drive_sequential(base_url: str, count: int, pid: int, settle) -> dict[
     """Server CPU ms per operation, one client, one operation at a time (after 20 warm-up rounds)."""
     import httpx
 
-    files = {"file": ("train.jsonl", TRAINING_BYTES, "application/jsonl")}
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+    spent: dict[str, float] = {}
 
-        async def upload() -> str:
-            response = await client.post("/v1/files", files=files, data={"purpose": "fine-tune"})
-            return response.raise_for_status().json()["id"]
-
-        async def create(file_id: str) -> None:
-            body = {"model": "gpt-4o-mini", "training_file": file_id}
-            (await client.post("/v1/fine_tuning/jobs", json=body)).raise_for_status()
-
-        async def list_jobs() -> None:
-            (await client.get("/v1/fine_tuning/jobs", params={"limit": 20})).raise_for_status()
-
-        for _ in range(20):
-            await create(await upload())
-            await list_jobs()
-        settle()
-        cpu, uploaded = cpu_seconds(pid), [await upload() for _ in range(count)]
-        spent = {"upload file": cpu_seconds(pid) - cpu}
-        cpu = cpu_seconds(pid)
-        for file_id in uploaded:
-            await create(file_id)
-        settle()
-        spent["create job + validation"] = cpu_seconds(pid) - cpu
+    async def measure(name: str, operation) -> None:
         cpu = cpu_seconds(pid)
         for _ in range(count):
-            await list_jobs()
-        spent["list jobs"] = cpu_seconds(pid) - cpu
-    return {name: seconds / count * 1000 for name, seconds in spent.items()}
+            await operation()
+        if name.startswith("create"):
+            settle()  # the validation of these jobs counts too
+        spent[name] = (cpu_seconds(pid) - cpu) / count * 1000
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        await _sequence(client, count, measure, settle)
+    return spent
+
+
+def count_calls(side: str, database_url: str, data_dir: Path, count: int) -> dict[str, float]:
+    """Python function calls per operation of ``side``'s app, all threads (yappi), in process, less
+    the calls of the client itself (counted against an app that answers at once)."""
+    import yappi
+
+    settle: Callable[[], None] = lambda: None  # noqa: E731
+    lifespan: contextlib.AbstractAsyncContextManager = contextlib.nullcontext()
+    if side == "openft":
+        sys.path.insert(0, str(ROOT / "src"))
+        from openft.api.app import create_app
+        from openft.config import Settings
+
+        app = create_app(Settings(data_dir=data_dir, database_url=database_url, embedded_worker=False))
+        lifespan = app.router.lifespan_context(app)
+        settle = lambda: validation_caught_up(database_url)  # noqa: E731
+    else:
+        app = minimal_app(database_url, data_dir) if side == "minimal" else _answering_app
+
+    async def drive() -> dict[str, float]:
+        import httpx
+
+        counted: dict[str, float] = {}
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            lifespan,
+            httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=60) as client,
+        ):
+
+            async def counting(name: str, operation) -> None:
+                yappi.clear_stats()
+                yappi.start(builtins=False)
+                for _ in range(count):
+                    await operation()
+                if name.startswith("create"):  # the validation of these jobs counts, the waiting not
+                    waiter = threading.Thread(target=settle, name="bench-settle")
+                    waiter.start()
+                    await asyncio.to_thread(waiter.join)
+                yappi.stop()
+                skipped = {t.id for t in yappi.get_thread_stats() if t.name == "bench-settle"}
+                stats = yappi.get_func_stats()
+                counted[name] = sum(stat.ncall for stat in stats if stat.ctx_id not in skipped) / count
+
+            await _sequence(client, count, counting, settle)
+        return counted
+
+    return asyncio.run(drive())
+
+
+async def _answering_app(scope, receive, send) -> None:
+    """An ASGI app that answers every request at once: what the client's own calls are counted on."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    body = b'{"id": "file-answered"}'
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _sequence(client, count: int, measure, settle) -> None:
+    """20 warm-up rounds, then ``measure(name, operation)`` for N uploads, N creates, N lists."""
+    files = {"file": ("train.jsonl", TRAINING_BYTES, "application/jsonl")}
+
+    async def upload() -> str:
+        response = await client.post("/v1/files", files=files, data={"purpose": "fine-tune"})
+        return response.raise_for_status().json()["id"]
+
+    async def list_jobs() -> None:
+        (await client.get("/v1/fine_tuning/jobs", params={"limit": 20})).raise_for_status()
+
+    for _ in range(20):
+        body = {"model": "gpt-4o-mini", "training_file": await upload()}
+        (await client.post("/v1/fine_tuning/jobs", json=body)).raise_for_status()
+        await list_jobs()
+    await asyncio.to_thread(settle)
+    await measure("upload file", upload)
+    uploaded = iter([await upload() for _ in range(count)])
+
+    async def create() -> None:
+        body = {"model": "gpt-4o-mini", "training_file": next(uploaded)}
+        (await client.post("/v1/fine_tuning/jobs", json=body)).raise_for_status()
+
+    await measure("create job + validation", create)
+    await measure("list jobs", list_jobs)
 
 
 def validation_caught_up(database_url: str) -> None:
@@ -289,6 +366,10 @@ def run_side(side: str, args, work: Path):
         database_url = fresh_database(args.database_url, f"apiload_{side}")
     else:
         database_url = f"sqlite:///{data_dir / 'openft.db'}"
+    if args.calls:
+        counted = count_calls(side, database_url, data_dir, args.calls)
+        client = count_calls("client", database_url, data_dir, args.calls)
+        return {name: calls - client[name] for name, calls in counted.items()}
     port = free_port()
     process = start_server(side, database_url, data_dir, port)
     spy = None
@@ -346,14 +427,15 @@ def report(results: dict, args) -> dict[str, float]:
 
 
 def report_sequential(results: dict, args) -> dict[str, float]:
-    """Print one sequential trial's server CPU per operation; its ratios (openft / minimal) by name."""
+    """Print one sequential trial's figure per operation (server CPU ms, or Python calls); its ratios."""
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"{backend}, one client, {args.sequential} of each operation: server CPU ms per operation")
+    what = "Python calls, in process" if args.calls else "server CPU ms"
+    print(f"{backend}, one client, {args.calls or args.sequential} of each operation: {what} per operation")
     ratios = {}
     for name, minimal in results["minimal"].items():
         ours = results["openft"][name]
         ratios[name] = ours / minimal
-        print(f"{name:26} minimal {minimal:6.2f}  openft {ours:6.2f}  ratio {ratios[name]:.2f}x")
+        print(f"{name:26} minimal {minimal:8.2f}  openft {ours:8.2f}  ratio {ratios[name]:.2f}x")
     return ratios
 
 
@@ -377,6 +459,9 @@ def main() -> None:
     parser.add_argument(
         "--sequential", type=int, metavar="N", help="server CPU per operation, one client, N of each"
     )
+    parser.add_argument(
+        "--calls", type=int, metavar="N", help="Python calls per operation, in process (yappi), N of each"
+    )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -393,7 +478,7 @@ def main() -> None:
             results = {side: run_side(side, args, Path(work)) for side in ("minimal", "openft")}
         if args.trials > 1:
             print(f"\n# trial {trial + 1} of {args.trials}")
-        trials.append((report_sequential if args.sequential else report)(results, args))
+        trials.append((report_sequential if args.sequential or args.calls else report)(results, args))
     print(f"# load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     if args.trials > 1:
         summarize(trials)
