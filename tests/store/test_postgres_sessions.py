@@ -78,7 +78,6 @@ def test_a_connection_that_died_within_the_window_fails_one_statement_then_the_p
     database, monkeypatch
 ):
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
-    pids = set()
     with database.read() as one, database.read() as two:  # two pooled connections
         pids = {
             one.execute(text("SELECT pg_backend_pid()")).scalar_one(),

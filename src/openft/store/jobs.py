@@ -161,14 +161,14 @@ def transition_each(
     """:func:`transition` for several jobs in one conditional UPDATE: each job moves by ``action``
     with its own values of the same fields (a CASE on the job's key per field). Returns the jobs
     refused, each refreshed to the status it is in now; RETURNING refreshes the moved ones."""
+    if not moves:
+        return []
     if len(moves) == 1:  # the one move's statement is built once (transition's)
         ((job, fields),) = moves
         try:
             transition(session, job=job, action=action, **fields)
         except transitions.TransitionRefused:
             return [job]
-        return []
-    if not moves:
         return []
     names = sorted(moves[0][1])
     if any(sorted(fields) != names for _, fields in moves):
