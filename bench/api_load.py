@@ -358,8 +358,8 @@ def validation_caught_up(database_url: str) -> None:
 
 
 def run_side(side: str, args, work: Path):
-    """One server's run: the closed loop's (timings, seconds, server CPU seconds), or with
-    ``--sequential`` its server CPU ms per operation."""
+    """One server's run: the closed loop's (timings, seconds, server CPU seconds), or by operation
+    its server CPU ms (``--sequential``) or its Python calls, in process (``--calls``)."""
     data_dir = work / side
     data_dir.mkdir()
     if args.database_url:
