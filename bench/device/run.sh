@@ -3,7 +3,7 @@
 # random-weight SmolLM2 shapes, then times SFT at each shape (TRL's SFTConfig defaults against an openft
 # job, bench/sft_throughput.py), DPO and serving at the first. Every output lands in $OUT; nothing is
 # installed into the image. Environment: SHAPES (default 360M,1.7B), EXAMPLES (256), STEPS (sft dpo serve),
-# BASELINES (defaults: the TRL runs, comma-separated, "" for none), STEP_TIMEOUT (180 s a benchmark),
+# BASELINES (defaults: the TRL runs, comma-separated, "" for none), STEP_TIMEOUT (120 s a benchmark: four fit a 540 s call),
 # PYTHON (python3), NO_WHEELS=1 (PYTHON's own packages: a rehearsal on this CPU).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,7 +14,7 @@ SHAPES=${SHAPES:-360M,1.7B}
 EXAMPLES=${EXAMPLES:-256}
 STEPS=${STEPS:-sft dpo serve}
 BASELINES=${BASELINES-defaults}
-STEP_TIMEOUT=${STEP_TIMEOUT:-180}
+STEP_TIMEOUT=${STEP_TIMEOUT:-120}
 export PYTHONUNBUFFERED=1
 if [ -z "${NO_WHEELS:-}" ]; then
   "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
