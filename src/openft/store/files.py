@@ -26,10 +26,8 @@ def _live(project_id: str) -> Select[FileRow]:
 def _live_file() -> Select[FileRow]:
     """One of a project's live files, by id: built once, run with bound values (every create and
     file request looks one up, and building the statement cost as much as running it)."""
-    return select(FileRow).where(
-        FileRow.project_id == bindparam("project_id"),
-        FileRow.id == bindparam("file_id"),
-        _unexpired(bindparam("now")),
+    return scoped(FileRow, bindparam("project_id")).where(
+        FileRow.id == bindparam("file_id"), _unexpired(bindparam("now"))
     )
 
 

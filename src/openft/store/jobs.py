@@ -14,8 +14,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, case, literal, select, update
+from sqlalchemy import ColumnElement, Select, Update, bindparam, case, literal, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from openft.store import transitions
 from openft.store.pages import Page, paginate, scoped
@@ -36,9 +37,7 @@ def get_job(session: Session, *, project_id: str, job_id: str) -> JobRow | None:
 @functools.cache
 def _project_job() -> Select[JobRow]:
     """A project's job by id: built once, run with bound values (see ``_transition_statement``)."""
-    return select(JobRow).where(
-        JobRow.project_id == bindparam("project_id"), JobRow.id == bindparam("job_id")
-    )
+    return scoped(JobRow, bindparam("project_id")).where(JobRow.id == bindparam("job_id"))
 
 
 class JobNotFound(LookupError):
@@ -173,20 +172,15 @@ def transition_each(
     names = sorted(moves[0][1])
     if any(sorted(fields) != names for _, fields in moves):
         raise ValueError("every move of transition_each sets the same fields")
-    attributes = JobRow.__mapper__.attrs
     values = {
         name: case(
-            {job.pk: literal(fields[name], attributes[name].columns[0].type) for job, fields in moves},
-            value=JobRow.pk,
+            {job.pk: literal(fields[name], _column_type(name)) for job, fields in moves}, value=JobRow.pk
         )
         for name in names
     }
     query = (
         update(JobRow)
-        .where(
-            JobRow.pk.in_([job.pk for job, _ in moves]),
-            JobRow.status.in_(sorted(transitions.sources(action))),
-        )
+        .where(JobRow.pk.in_([job.pk for job, _ in moves]), _allowed_from(action))
         .values(status=case(transitions.TRANSITIONS[action], value=JobRow.status), **values)
         .returning(JobRow)
         .execution_options(populate_existing=True, synchronize_session=False)
@@ -204,11 +198,8 @@ def _transition_statement(action: str, names: tuple[str, ...], *, fenced: bool) 
     bound values (building the statement cost as much as running it). RETURNING the row refreshes
     the job in the same round trip (populate_existing): one statement a transition, where an UPDATE
     and then a SELECT of the row took two."""
-    attributes = JobRow.__mapper__.attrs
-    values = {name: bindparam(f"set_{name}", type_=attributes[name].columns[0].type) for name in names}
-    query = update(JobRow).where(
-        JobRow.pk == bindparam("job_pk"), JobRow.status.in_(sorted(transitions.sources(action)))
-    )
+    values = {name: bindparam(f"set_{name}", type_=_column_type(name)) for name in names}
+    query = update(JobRow).where(JobRow.pk == bindparam("job_pk"), _allowed_from(action))
     if fenced:
         query = query.where(JobRow.attempts == bindparam("attempt"))
     return (
@@ -216,3 +207,13 @@ def _transition_statement(action: str, names: tuple[str, ...], *, fenced: bool) 
         .returning(JobRow)
         .execution_options(populate_existing=True, synchronize_session=False)
     )
+
+
+def _allowed_from(action: str) -> ColumnElement[bool]:
+    """The job is in a status ``action`` may move it from (the guard of every transition)."""
+    return JobRow.status.in_(sorted(transitions.sources(action)))
+
+
+def _column_type(name: str) -> TypeEngine:
+    """The type of the column behind ``JobRow`` attribute ``name``, for its bound values."""
+    return JobRow.__mapper__.attrs[name].columns[0].type

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 T = TypeVar("T")
@@ -54,5 +54,7 @@ def paginate(
     return Page(rows[:limit], len(rows) > limit)
 
 
-def scoped(table: type[OwnedT], project_id: str) -> Select[OwnedT]:
+def scoped(table: type[OwnedT], project_id: str | ColumnElement[str]) -> Select[OwnedT]:
+    """``table``'s rows of a project (``project_id`` a value, or a bound parameter of a statement
+    built once)."""
     return select(table).where(table.project_id == project_id)
