@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from openft.store import events as event_store
 from openft.store import jobs as job_store
@@ -83,6 +83,31 @@ def test_only_one_of_many_concurrent_transitions_wins(db):
     assert outcomes.count("refused") == 6 - len(winners)
     with db.read() as session:
         assert job_store.get_job_any_project(session, job_id=job.id).status == "cancelled"
+
+
+def test_an_added_job_is_the_row_as_stored_and_attaches_to_a_later_session(db):
+    added = _job(db, metadata={"team": "a"})
+    columns = [attr.key for attr in inspect(JobRow).column_attrs]
+    with db.read() as session:
+        stored = job_store.get_job_any_project(session, job_id=added.id)
+        assert {key: getattr(added, key) for key in columns} == {key: getattr(stored, key) for key in columns}
+    assert (added.attempts, added.crashes, added.hyperparameters) == (0, 0, None)  # the columns' defaults
+    with db.write() as session:
+        session.add(added)  # detached, as if loaded: attaching it inserts nothing
+        event_store.add_event(session, job=added, message="later")
+    with db.read() as session:
+        assert len(session.scalars(select(JobRow.pk).where(JobRow.id == added.id)).all()) == 1
+
+
+def test_messages_added_together_keep_their_order_within_and_across_jobs(db):
+    first, second = _job(db), _job(db)
+    with db.write() as session:
+        event_store.add_messages(session, [(first, "a"), (second, "x"), (first, "b")])
+    with db.read() as session:
+        for job, expected in ((first, ["b", "a"]), (second, ["x"])):
+            events = event_store.list_events(session, job=job, after=None, limit=10).items
+            assert [e.message for e in events] == expected
+            assert {(e.level, e.type, e.data) for e in events} == {("info", "message", None)}
 
 
 def test_events_page_newest_first_by_cursor(db):

@@ -27,7 +27,7 @@ def stored_job(db: Database, **fields) -> JobRow:
         **fields,
     }
     with db.write() as session:
-        return job_store.add_job(session, row=JobRow(**columns))
+        return job_store.add_job(session, **columns)
 
 
 def queued_job(db: Database, method: str = "supervised") -> str:

@@ -123,28 +123,26 @@ def _create_job(body: CreateJobRequest, svc, caller) -> FineTuningJob:
         _check_file(session, caller, body.validation_file, "validation_file")
         job = job_store.add_job(
             session,
-            row=JobRow(
-                id=job_id,
-                project_id=caller.project_id,
-                organization_id=caller.organization_id,
-                organization_name=caller.organization_name,
-                created_at=ids.now(),
-                model=shown,
-                base_model=base,
-                base_project_id=base_project_id,
-                status="validating_files",
-                training_file=body.training_file,
-                validation_file=body.validation_file,
-                suffix=body.suffix,
-                seed=body.seed if body.seed is not None else ids.new_seed(),
-                method=method,
-                integrations=integrations,
-                metadata_=body.metadata,
-                result_files=[],
-            ),
+            id=job_id,
+            project_id=caller.project_id,
+            organization_id=caller.organization_id,
+            organization_name=caller.organization_name,
+            created_at=ids.now(),
+            model=shown,
+            base_model=base,
+            base_project_id=base_project_id,
+            status="validating_files",
+            training_file=body.training_file,
+            validation_file=body.validation_file,
+            suffix=body.suffix,
+            seed=body.seed if body.seed is not None else ids.new_seed(),
+            method=method,
+            integrations=integrations,
+            metadata_=body.metadata,
+            result_files=[],
         )
-        event_store.add_event(session, job=job, message=f"Created fine-tuning job: {job_id}")
-        event_store.add_event(session, job=job, message=_validating_message(body))
+        created = [f"Created fine-tuning job: {job_id}", _validating_message(body)]
+        event_store.add_messages(session, [(job, message) for message in created])
     return job_object(job)
 
 

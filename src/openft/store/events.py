@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from openft import ids
@@ -29,17 +29,28 @@ def add_event(
     type: str = "message",
     data: dict | None = None,
 ) -> EventRow:
-    row = EventRow(
-        id=ids.event_id(),
-        job_pk=job.pk,
-        created_at=ids.now(),
-        level=level,
-        type=type,
-        message=storable(message),
-        data=data,
-    )
+    row = EventRow(**_columns(job, message, level=level, type=type, data=data))
     session.add(row)
     return row
+
+
+def add_messages(session: Session, messages: list[tuple[JobRow, str]]) -> None:
+    """Info events, each (its job, its message), in order, in one INSERT now: Core's executemany,
+    no objects built (a unit of work costs twice the Python calls). A create writes its two events
+    this way, a validation pass its accepted jobs' one each."""
+    session.execute(insert(EventRow.__table__), [_columns(job, message) for job, message in messages])
+
+
+def _columns(job: JobRow, message: str, *, level: str = "info", type: str = "message", data=None) -> dict:
+    return {
+        "id": ids.event_id(),
+        "job_pk": job.pk,
+        "created_at": ids.now(),
+        "level": level,
+        "type": type,
+        "message": storable(message),
+        "data": data,
+    }
 
 
 def metrics_data(session: Session, *, job: JobRow) -> list[dict]:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from openft import ids
-from openft.store.events import add_event, storable
+from openft.store.events import add_event, add_messages, storable
 from openft.store.jobs import transition, transition_each
 from openft.store.tables import JobRow
 
@@ -35,9 +35,9 @@ def accept_files(session: Session, *, accepted: list[tuple[JobRow, dict]]) -> li
         (job, {"validated_files": files}) for job, files in accepted
     ]
     refused = transition_each(session, action="validate", moves=moves)
-    for job, _ in accepted:
-        if job not in refused:
-            add_event(session, job=job, message="Files validated, moving job to queued state")
+    moved = [job for job, _ in accepted if job not in refused]
+    if moved:
+        add_messages(session, [(job, "Files validated, moving job to queued state") for job in moved])
     return refused
 
 
