@@ -38,10 +38,15 @@ def add_messages(session: Session, messages: list[tuple[JobRow, str]]) -> None:
     """Info events, each (its job, its message), in order, in one INSERT now: Core's executemany,
     no objects built (a unit of work costs twice the Python calls). A create writes its two events
     this way, a validation pass its accepted jobs' one each."""
-    session.execute(insert(EventRow.__table__), [_columns(job, message) for job, message in messages])
+    session.execute(
+        insert(EventRow.metadata.tables[EventRow.__tablename__]),
+        [_columns(job, message) for job, message in messages],
+    )
 
 
-def _columns(job: JobRow, message: str, *, level: str = "info", type: str = "message", data=None) -> dict:
+def _columns(
+    job: JobRow, message: str, *, level: str = "info", type: str = "message", data: dict | None = None
+) -> dict:
     return {
         "id": ids.event_id(),
         "job_pk": job.pk,

@@ -12,7 +12,7 @@ or ended), and the worker settles a start only while ``attempts`` is still that 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.types import TypeEngine
 
@@ -43,11 +44,10 @@ def add_job(session: Session, **columns: Any) -> JobRow:
     defaults fetched) a create's store work took twice the Python calls; SQLAlchemy's ORM bulk
     INSERT saves none of them, and RETURNING every column costs the decoding of each."""
     table, names = _job_columns()
-    result = session.execute(
-        insert(table).returning(table.c.pk), {names[key]: value for key, value in columns.items()}
-    )
+    values = {names[key]: value for key, value in columns.items()}
+    result = cast(CursorResult, session.execute(insert(table).returning(table.c.pk), values))
     pk = result.scalar_one()
-    inserted = result.last_inserted_params()
+    inserted = cast(dict[str, Any], result.last_inserted_params())  # one row's: a mapping
     job = JobRow(**{key: inserted.get(name) for key, name in names.items() if key != "pk"}, pk=pk)
     make_transient_to_detached(job)
     return job
@@ -56,8 +56,8 @@ def add_job(session: Session, **columns: Any) -> JobRow:
 @functools.cache
 def _job_columns() -> tuple[Table, dict[str, str]]:
     """The jobs table and each JobRow attribute's column name (``metadata_`` is ``metadata``)."""
-    mapper = inspect(JobRow)
-    return mapper.local_table, {attr.key: attr.columns[0].name for attr in mapper.column_attrs}
+    names = {attr.key: attr.columns[0].name for attr in inspect(JobRow).column_attrs}
+    return JobRow.metadata.tables[JobRow.__tablename__], names
 
 
 def get_job(session: Session, *, project_id: str, job_id: str) -> JobRow | None:
