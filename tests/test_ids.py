@@ -1,5 +1,6 @@
 """Object ids: OpenAI's prefixes and lengths, every character drawn from the whole alphabet at every
-position (a token built from one random number must not leave its high digits constant)."""
+position, each as often (a token must not leave its high digits constant, nor favour the characters a
+byte modulo 62 would)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,11 @@ def test_every_position_takes_every_character():
     assert len(set(tokens)) == len(tokens)
     for position in (0, 12, 23):  # missing one of 62 in 4000 draws: p < 1e-26
         assert {token[position] for token in tokens} == set(string.ascii_letters + string.digits)
+
+
+def test_characters_are_drawn_uniformly():
+    drawn = "".join(ids.random_token(25) for _ in range(8000))  # 200,000 characters, ~3,226 of each
+    counts = [drawn.count(character) for character in string.ascii_letters + string.digits]
+    # within 10% of the mean: 5.7 standard deviations; a byte taken modulo 62 without dropping the
+    # bytes of 248 and above would draw the first 8 characters 25% more often than the rest
+    assert max(counts) < 1.1 * len(drawn) / 62 and min(counts) > 0.9 * len(drawn) / 62

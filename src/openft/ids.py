@@ -7,17 +7,22 @@ import string
 import time
 
 _ALPHABET = string.ascii_letters + string.digits
+# Random bytes below 248 (4 x 62) map to the alphabet uniformly (byte % 62); the rest are dropped.
+_KEPT = 4 * len(_ALPHABET)
+_TO_ALPHABET = bytes(ord(_ALPHABET[byte % len(_ALPHABET)]) if byte < _KEPT else 0 for byte in range(256))
+_DROPPED = bytes(range(_KEPT, 256))
+_SPARE = 8  # extra random bytes a draw takes, so that it rarely falls short (p ~ 1e-6 at 24)
 
 
 def random_token(length: int) -> str:
-    """``length`` characters drawn uniformly from the alphabet: the base-62 digits of one random
-    number below 62 ** length. One draw from the system's generator, where a ``secrets.choice`` per
-    character made a getrandom system call each (72 for the three ids of a job create)."""
-    number, characters = secrets.randbelow(len(_ALPHABET) ** length), []
-    for _ in range(length):
-        number, digit = divmod(number, len(_ALPHABET))
-        characters.append(_ALPHABET[digit])
-    return "".join(characters)
+    """``length`` characters drawn uniformly from the alphabet: random bytes from the system's
+    generator, those of 248 and above dropped, the rest mapped by ``bytes.translate`` (in C: a
+    loop in Python over the characters cost 3 calls each, 300 of a job create's Python calls).
+    A draw left short by its dropped bytes draws again."""
+    while True:
+        drawn = secrets.token_bytes(length + _SPARE).translate(_TO_ALPHABET, _DROPPED)
+        if len(drawn) >= length:
+            return drawn[:length].decode("ascii")
 
 
 def job_id() -> str:
