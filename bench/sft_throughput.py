@@ -403,6 +403,8 @@ def report(args, baselines: dict, ours: dict, twin: dict | None, tokens: int, mo
         f"x {args.epochs} epoch(s), batch {args.batch_size}; real (non-pad) tokens {tokens}"
     )
     print(f"openft job event: {numerics}")
+    for kernels in (m for m in ours["events"] if "fused kernels" in m):  # on a GPU only
+        print(f"openft job event: {kernels}")
     print(f"MFU: 6 x {params / 1e6:.0f}M parameters a token over a {dtype} matmul's {peak / 1e9:.0f} GFLOP/s")
     print(
         f"{'':24}{'train tok/s':>12}{'process tok/s':>15}{'train s':>9}{'process s':>11}"

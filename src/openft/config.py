@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     # adapter) get a second copy in oneDNN's packed layout: decoding runs ~1.4-1.9x faster, to the
     # same bits, for twice the weights' memory (lm/packed_linear.py). false: one copy.
     packed_weights: bool = True
+    # Training on a CUDA GPU with liger-kernel installed (openft[gpu]): Liger's Triton kernels for
+    # RMSNorm, the rotary embedding and SwiGLU (lm/fused_kernels.py), named in the job's events.
+    # false: PyTorch's own.
+    fused_kernels: bool = True
     # Inference (/v1/chat/completions, /v1/completions), loaded on the first request.
     serve_engine: Literal["auto", "transformers", "vllm"] = (
         "auto"  # auto: vLLM when installed and a GPU is present

@@ -242,6 +242,7 @@ def _train(
         state_every_seconds=settings.state_interval_seconds,
         numerics=chosen,
         packed_weights=settings.packed_weights,
+        fused_kernels=settings.fused_kernels,
         **_reinforcement(settings, db, storage, job),
     )
     with wandb_run.mirrored(progress, settings, job, plan) as reporter:

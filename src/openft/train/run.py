@@ -15,7 +15,7 @@ from peft import LoraConfig, PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from openft.datasets.jsonl import read_objects
-from openft.lm import numerics
+from openft.lm import fused_kernels, numerics
 from openft.lm.loading import load_model_and_tokenizer, resolve_model_path, sequence_limit
 from openft.lm.numerics import Numerics
 from openft.train import checkpoints, precision
@@ -34,7 +34,8 @@ Tokenize = Callable[[list[dict]], TokenizedData]
 def load_model(
     spec: TrainSpec, reporter: Reporter
 ) -> tuple[PreTrainedModel | PeftModel, PreTrainedTokenizerBase, int]:
-    """(model, tokenizer, max_length): the base or parent model, with a parent's adapter trainable again.
+    """(model, tokenizer, max_length): the base or parent model, with a parent's adapter trainable again
+    (and Liger's kernels on a GPU: lm/fused_kernels.py, named in an event).
     A base under a LoRA adapter never trains: it is held in the computing dtype (precision.py)."""
     target = spec.model
     dtype = precision.loading_dtype(numerics_of(spec), trains_fully=target.trains_fully)
@@ -42,12 +43,15 @@ def load_model(
         path = resolve_model_path(target.source, Path(spec.data_dir))
         base, tokenizer = load_model_and_tokenizer(path, dtype=dtype)
         max_length = sequence_limit(base, target.context_length)
-        if target.adapter_dir is None:
-            return base, tokenizer, max_length
-        if target.trains_fully:  # the base is now fully fine-tuned: fold the adapter into its weights
-            return _merged(base, target.adapter_dir), tokenizer, max_length
-        adapted = PeftModel.from_pretrained(base, str(target.adapter_dir), is_trainable=True)
-        return adapted, tokenizer, max_length
+        fused = fused_kernels.apply(base, numerics_of(spec), enabled=spec.fused_kernels)  # before an adapter
+        model: PreTrainedModel | PeftModel = base
+        if target.adapter_dir is not None and target.trains_fully:  # fold the adapter into the weights
+            model = _merged(base, target.adapter_dir)
+        elif target.adapter_dir is not None:
+            model = PeftModel.from_pretrained(base, str(target.adapter_dir), is_trainable=True)
+    if fused:
+        reporter.on_note(fused)
+    return model, tokenizer, max_length
 
 
 def load_full_model(spec: TrainSpec, reporter: Reporter) -> PreTrainedModel:

@@ -37,6 +37,7 @@ class TrainSpec:
     use_vllm: bool = False  # reinforcement: sample with vLLM colocated on the GPU (OPENFT_SERVE_ENGINE)
     numerics: Numerics | None = None  # device and dtype (job.py decides; None: numerics.choose())
     packed_weights: bool = True  # a frozen bfloat16 base on a CPU gets packed weights (OPENFT_PACKED_WEIGHTS)
+    fused_kernels: bool = True  # Liger's kernels on a CUDA GPU where installed (OPENFT_FUSED_KERNELS)
 
 
 class JobFailure(Exception):
