@@ -16,9 +16,9 @@ _SPARE = 8  # extra random bytes a draw takes, so that it rarely falls short (p 
 
 def random_token(length: int) -> str:
     """``length`` characters drawn uniformly from the alphabet: random bytes from the system's
-    generator, those of 248 and above dropped, the rest mapped by ``bytes.translate`` (in C: a
-    loop in Python over the characters cost 3 calls each, 300 of a job create's Python calls).
-    A draw left short by its dropped bytes draws again."""
+    generator, those of 248 and above dropped, the rest mapped by ``bytes.translate``, in C: 0.8 us
+    an id, where the base-62 digits of one random number, a Python loop, took 4.3 us. A draw left
+    short by its dropped bytes draws again."""
     while True:
         drawn = secrets.token_bytes(length + _SPARE).translate(_TO_ALPHABET, _DROPPED)
         if len(drawn) >= length:

@@ -36,8 +36,10 @@ def add_event(
 
 def add_messages(session: Session, messages: list[tuple[JobRow, str]]) -> None:
     """Info events, each (its job, its message), in order, in one INSERT now: Core's executemany,
-    no objects built (a unit of work costs twice the Python calls). A create writes its two events
-    this way, a validation pass its accepted jobs' one each."""
+    no objects built (a unit of work costs twice the Python calls). It inserts ahead of any row
+    of ``add_event`` the session has yet to flush: one transaction adds a job's events one way or
+    the other, never both. A create writes its two events this way, a validation pass its
+    accepted jobs' one each."""
     session.execute(
         insert(EventRow.metadata.tables[EventRow.__tablename__]),
         [_columns(job, message) for job, message in messages],
