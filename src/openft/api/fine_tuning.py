@@ -27,16 +27,16 @@ router = APIRouter(prefix="/fine_tuning", tags=["fine_tuning"])
 def _check_file(session, caller, file_id: str | None, param: str) -> None:
     if file_id is None:
         return
-    row = file_store.get_file(session, project_id=caller.project_id, file_id=file_id)
-    if row is None:
+    purpose = file_store.live_file_purpose(session, project_id=caller.project_id, file_id=file_id)
+    if purpose is None:
         raise InvalidRequest(
             f"invalid {param}: {file_id} does not exist or is not accessible to this project.",
             param=param,
             code="file_not_found",
         )
-    if row.purpose != "fine-tune":
+    if purpose != "fine-tune":
         raise InvalidRequest(
-            f"invalid {param}: {file_id} has purpose '{row.purpose}'; "
+            f"invalid {param}: {file_id} has purpose '{purpose}'; "
             "fine-tuning files must be uploaded with purpose 'fine-tune'.",
             param=param,
             code="invalid_file_purpose",

