@@ -1,5 +1,6 @@
 """The store against SQLite and (when OPENFT_TEST_DATABASE_URL is set) PostgreSQL: migrations,
-the transition table, conditional transitions under contention, cursors, JSON filters."""
+the transition table, conditional transitions under contention, cursors, JSON filters, rows
+added without the unit of work, the file lookups of a job create."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import threading
 import pytest
 from sqlalchemy import inspect, select
 
+from openft import ids
 from openft.store import events as event_store
+from openft.store import files as file_store
 from openft.store import jobs as job_store
 from openft.store import transitions
 from openft.store.db import Database
 from openft.store.migrate import upgrade
-from openft.store.tables import JobRow
+from openft.store.tables import FileRow, JobRow
 from support.jobs import stored_job
 
 
@@ -139,3 +142,25 @@ def test_metadata_filters_use_json_paths(db):
         assert ids_for(metadata={"team": "y"}, metadata_null=False) == [b.id]
         assert ids_for(metadata=None, metadata_null=True) == [c.id]
         assert ids_for(metadata={}, metadata_null=False) == [c.id, b.id, a.id]
+
+
+def test_a_files_purpose_is_known_only_while_it_lives_and_only_to_its_project(db):
+    now = ids.now()
+    with db.write() as session:
+        for file_id, expires_at in (("file-live", None), ("file-later", now + 60), ("file-gone", now - 1)):
+            row = FileRow(
+                id=file_id, project_id="proj_a", filename="f", purpose="fine-tune", bytes=1,
+                created_at=now, expires_at=expires_at, status="processed", path=file_id,
+            )  # fmt: skip
+            file_store.add_file(session, row=row)
+    with db.read() as session:
+        purposes = {
+            (project, file_id): file_store.live_file_purpose(session, project_id=project, file_id=file_id)
+            for project in ("proj_a", "proj_b")
+            for file_id in ("file-live", "file-later", "file-gone", "file-none")
+        }
+    assert {key for key, purpose in purposes.items() if purpose is not None} == {
+        ("proj_a", "file-live"),
+        ("proj_a", "file-later"),
+    }
+    assert purposes["proj_a", "file-live"] == "fine-tune"
