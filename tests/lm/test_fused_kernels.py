@@ -24,7 +24,7 @@ LIGER = "liger_kernel.transformers.monkey_patch"
 
 @pytest.fixture
 def model(tiny_model_dir):
-    loaded, _ = load_model_and_tokenizer(tiny_model_dir)
+    loaded, _ = load_model_and_tokenizer(tiny_model_dir, dtype=torch.bfloat16)  # a LoRA job's base
     return loaded
 
 
@@ -94,6 +94,11 @@ def test_a_gpu_run_says_why_nothing_was_fused(model, monkeypatch):
     assert fused_kernels.apply(model, GPU, enabled=False) == (
         "Training without fused kernels: fused_kernels is false (OPENFT_FUSED_KERNELS)"
     )
+    assert fused_kernels.apply(model.float(), GPU) == (  # a full fine-tune's master weights
+        "Training without fused kernels: float32 weights computing in bfloat16 under autocast "
+        "(a full fine-tune), a mix Liger's kernels are not run with"
+    )
+    model.to(torch.bfloat16)
     monkeypatch.setitem(sys.modules, LIGER, None)  # not installed: importing it fails
     note = fused_kernels.apply(model, GPU)
     assert note is not None and note.startswith(

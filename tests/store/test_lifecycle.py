@@ -45,6 +45,8 @@ def test_accepting_files_queues_each_job_with_what_validation_learned_of_its_own
         refused = lifecycle.accept_files(session, accepted=[(job, _learned(i)) for i, job in enumerate(jobs)])
         assert [job.id for job in refused] == [left]
         assert [job.status for job in jobs] == ["queued"] * 3 + ["cancelled"]  # refreshed in the session
+        assert [job.validated_files for job in jobs] == [_learned(0), _learned(1), _learned(2), None]
+        assert not any(session.is_modified(job) for job in jobs)  # as loaded: nothing left to flush
     with db.read() as session:
         for i, job_id in enumerate([*pending, left]):
             job = job_store.get_job_any_project(session, job_id=job_id)

@@ -12,10 +12,12 @@ forward, which the compact heads of DPO and RFT patch, so it is never applied.
 
 ``apply`` patches a loaded model before any adapter wraps it (LoRA's layers stay where Liger's
 SwiGLU calls its projections), on CUDA only (Triton), where liger-kernel is installed and has
-kernels for the model type. A CPU run is left as it is, without a word: its kernels are oneDNN's.
-``OPENFT_FUSED_KERNELS=false`` keeps PyTorch's everywhere. A process trains one job, so Liger's
-patches of a model family's module classes (the RMSNorm class, the rotary function) reach only
-that job's models.
+kernels for the model type, and where the model's weights are in the dtype it computes in (a
+LoRA job's frozen base; not a full fine-tune's float32 master weights under bfloat16 autocast,
+whose activations mix both dtypes: untried with Liger). A CPU run is left as it is, without a
+word: its kernels are oneDNN's. ``OPENFT_FUSED_KERNELS=false`` keeps PyTorch's everywhere. A
+process trains one job, so Liger's patches of a model family's module classes (the RMSNorm
+class, the rotary function) reach only that job's models.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ def apply(model, numerics: Numerics, *, enabled: bool = True) -> str | None:
         return None
     if not enabled:
         return "Training without fused kernels: fused_kernels is false (OPENFT_FUSED_KERNELS)"
+    if model.dtype != numerics.torch_dtype:
+        return (
+            f"Training without fused kernels: {str(model.dtype).removeprefix('torch.')} weights computing "
+            f"in {numerics.dtype} under autocast (a full fine-tune), a mix Liger's kernels are not run with"
+        )
     try:
         from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
     except ImportError as exc:

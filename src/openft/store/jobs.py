@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeEngine
 
 from openft.store import transitions
@@ -189,7 +190,9 @@ def transition_each(
 ) -> list[JobRow]:
     """:func:`transition` for several jobs in one conditional UPDATE: each job moves by ``action``
     with its own values of the same fields (a CASE on the job's key per field). Returns the jobs
-    refused, each refreshed to the status it is in now; RETURNING refreshes the moved ones."""
+    refused, each refreshed to the status it is in now. The moved ones take the values they were
+    given and the status RETURNING gives, as loaded (no history): RETURNING whole rows to refresh
+    them cost a pass a third more Python calls, to decode what was just sent."""
     if not moves:
         return []
     if len(moves) == 1:  # the one move's statement is built once (transition's)
@@ -212,13 +215,18 @@ def transition_each(
         update(JobRow)
         .where(JobRow.pk.in_([job.pk for job, _ in moves]), _allowed_from(action))
         .values(status=case(transitions.TRANSITIONS[action], value=JobRow.status), **values)
-        .returning(JobRow)
-        .execution_options(populate_existing=True, synchronize_session=False)
+        .returning(JobRow.pk, JobRow.status)
+        .execution_options(synchronize_session=False)
     )
-    moved = {row.pk for row in session.scalars(query).all()}
-    refused = [job for job, _ in moves if job.pk not in moved]
-    for job in refused:
-        session.refresh(job)
+    moved: dict[int, str] = dict(session.execute(query).all())
+    refused = []
+    for job, fields in moves:
+        if job.pk not in moved:
+            session.refresh(job)
+            refused.append(job)
+            continue
+        for name, value in {**fields, "status": moved[job.pk]}.items():  # what the row now holds
+            set_committed_value(job, name, value)
     return refused
 
 
