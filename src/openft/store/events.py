@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from openft import ids
 from openft.store.pages import Page, paginate
-from openft.store.tables import EventRow, JobRow
+from openft.store.tables import EventRow, JobRow, table_of
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -40,10 +40,7 @@ def add_messages(session: Session, messages: list[tuple[JobRow, str]]) -> None:
     of ``add_event`` the session has yet to flush: one transaction adds a job's events one way or
     the other, never both. A create writes its two events this way, a validation pass its
     accepted jobs' one each."""
-    session.execute(
-        insert(EventRow.metadata.tables[EventRow.__tablename__]),
-        [_columns(job, message) for job, message in messages],
-    )
+    session.execute(insert(table_of(EventRow)), [_columns(job, message) for job, message in messages])
 
 
 def _columns(

@@ -5,20 +5,16 @@ from __future__ import annotations
 import functools
 
 from sqlalchemy import ColumnElement, Select, bindparam, or_, select
-from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm import Session
 
 from openft import ids
 from openft.store.pages import Page, paginate, scoped
 from openft.store.tables import FileRow
 
 
-def _unexpired(
-    now: int | ColumnElement[int],
-    expires_at: ColumnElement[int | None] | QueryableAttribute[int | None] = FileRow.expires_at,
-) -> ColumnElement[bool]:
-    """Not expired yet at ``now`` (the janitor removes expired files later); ``expires_at`` is the
-    ORM's attribute, or the table's column in a Core statement."""
-    return or_(expires_at.is_(None), expires_at > now)
+def _unexpired(now: int | ColumnElement[int]) -> ColumnElement[bool]:
+    """Not expired yet at ``now`` (the janitor removes expired files later)."""
+    return or_(FileRow.expires_at.is_(None), FileRow.expires_at > now)
 
 
 def _live(project_id: str) -> Select[FileRow]:
@@ -55,12 +51,8 @@ def live_file_purpose(session: Session, *, project_id: str, file_id: str) -> str
 
 @functools.cache
 def _live_file_purpose() -> Select[str]:
-    files = FileRow.metadata.tables[FileRow.__tablename__]
-    return select(files.c.purpose).where(
-        files.c.project_id == bindparam("project_id"),
-        files.c.id == bindparam("file_id"),
-        _unexpired(bindparam("now"), files.c.expires_at),
-    )
+    """``_live_file``'s lookup, its purpose column alone."""
+    return _live_file().with_only_columns(FileRow.purpose)
 
 
 def live_files(session: Session, *, keys: set[tuple[str, str]]) -> dict[tuple[str, str], FileRow]:

@@ -34,7 +34,7 @@ from sqlalchemy.types import TypeEngine
 
 from openft.store import transitions
 from openft.store.pages import Page, paginate, scoped
-from openft.store.tables import JobRow
+from openft.store.tables import JobRow, table_of
 from openft.store.transitions import RUNNING, TERMINAL
 
 
@@ -58,7 +58,7 @@ def add_job(session: Session, **columns: Any) -> JobRow:
 def _job_columns() -> tuple[Table, dict[str, str]]:
     """The jobs table and each JobRow attribute's column name (``metadata_`` is ``metadata``)."""
     names = {attr.key: attr.columns[0].name for attr in inspect(JobRow).column_attrs}
-    return JobRow.metadata.tables[JobRow.__tablename__], names
+    return table_of(JobRow), names
 
 
 def get_job(session: Session, *, project_id: str, job_id: str) -> JobRow | None:

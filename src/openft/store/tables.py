@@ -3,12 +3,18 @@ public string ``id``; every user object carries the ``project_id`` that owns it.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def table_of(row: type[Base]) -> Table:
+    """The Core table behind a row class, for statements that skip the ORM (typed as a Table,
+    which ``__table__`` is not)."""
+    return Base.metadata.tables[row.__tablename__]
 
 
 class FileRow(Base):
