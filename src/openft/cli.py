@@ -63,10 +63,18 @@ def serve(args) -> int:
 def _server(config, worker):
     """uvicorn's server, whose first signal also starts the embedded worker's shutdown (it stops
     claiming, its trainers save their state) and whose second one hurries it: the trainers are
-    killed, their jobs requeued, and uvicorn exits without waiting for open connections."""
+    killed, their jobs requeued, and uvicorn exits without waiting for open connections. Before it
+    starts (the app built, uvicorn's protocols loaded), it settles the process's heap
+    (``openft.heap``)."""
     import uvicorn
 
+    from openft import heap
+
     class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            heap.settle()  # the app and uvicorn loaded, before the app's start-up starts its threads
+            await super().startup(sockets)
+
         def handle_exit(self, sig, frame) -> None:
             if worker is not None and self.should_exit:
                 worker.hurry()

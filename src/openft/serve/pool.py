@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from openft import heap
 from openft.catalog import ModelTarget
 from openft.lm import numerics, packed_linear
 from openft.lm.constraints import GrammarCompiler
@@ -89,6 +90,21 @@ class ModelPool:
         self._full: PinnedLRU[str, LoadedModel] = PinnedLRU(MAX_FULL_MODELS, lambda _key, _model: None)
 
     def lease(self, target: ModelTarget) -> Lease:
+        """``target``'s model, pinned until the lease's release. A lease that loaded something (or
+        evicted something for it) settles the heap after it (``openft.heap``), so that the
+        collector's full passes skip the model's objects from then on."""
+        resident = self._resident()
+        lease = self._lease(target)
+        if self._resident() != resident:
+            heap.settle()
+        return lease
+
+    def _resident(self) -> tuple[frozenset[str], ...]:
+        """The base models, fully fine-tuned models and adapters loaded now."""
+        adapters = (adapter for model in self.bases.values() for adapter in model.adapters.loaded())
+        return frozenset(self.bases), frozenset(self._full.keys()), frozenset(adapters)
+
+    def _lease(self, target: ModelTarget) -> Lease:
         weights_dir, adapter_dir = target.weights_dir, target.adapter_dir
         if weights_dir is not None:
             key = str(weights_dir)

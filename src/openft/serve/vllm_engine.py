@@ -22,6 +22,7 @@ import uuid
 import vllm
 from vllm.lora.request import LoRARequest
 
+from openft import heap
 from openft.catalog import ModelTarget
 from openft.config import Settings
 from openft.errors import APIError, ServerError
@@ -138,6 +139,7 @@ class VLLMEngine:
         path = str(target.weights_dir) if target.weights_dir else self._base_path(target)
         if path not in self._models:
             self._models[path] = await asyncio.to_thread(self._load, path, target)
+            heap.settle()  # vLLM and the model, loaded for good: out of the collector's full passes
         return self._models[path]
 
     def _base_path(self, target: ModelTarget) -> str:

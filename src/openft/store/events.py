@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
-from sqlalchemy import insert, select
+from sqlalchemy import Insert, insert, select
 from sqlalchemy.orm import Session
 
 from openft import ids
@@ -40,7 +41,13 @@ def add_messages(session: Session, messages: list[tuple[JobRow, str]]) -> None:
     of ``add_event`` the session has yet to flush: one transaction adds a job's events one way or
     the other, never both. A create writes its two events this way, a validation pass its
     accepted jobs' one each."""
-    session.execute(insert(table_of(EventRow)), [_columns(job, message) for job, message in messages])
+    session.execute(_insert(), [_columns(job, message) for job, message in messages])
+
+
+@functools.cache
+def _insert() -> Insert:
+    """The events INSERT: built once, run with bound values."""
+    return insert(table_of(EventRow))
 
 
 def _columns(

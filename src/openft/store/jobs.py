@@ -16,8 +16,8 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Insert,
     Select,
-    Table,
     Update,
     bindparam,
     case,
@@ -44,9 +44,9 @@ def add_job(session: Session, **columns: Any) -> JobRow:
     ``session.add`` attaches it). Through the unit of work (a new object tracked, flushed, its
     defaults fetched) a create's store work took twice the Python calls; SQLAlchemy's ORM bulk
     INSERT saves none of them, and RETURNING every column costs the decoding of each."""
-    table, names = _job_columns()
+    names, statement = _job_insert()
     values = {names[key]: value for key, value in columns.items()}
-    result = cast(CursorResult, session.execute(insert(table).returning(table.c.pk), values))
+    result = cast(CursorResult, session.execute(statement, values))
     pk = result.scalar_one()
     inserted = cast(dict[str, Any], result.last_inserted_params())  # one row's: a mapping
     job = JobRow(**{key: inserted.get(name) for key, name in names.items() if key != "pk"}, pk=pk)
@@ -55,10 +55,12 @@ def add_job(session: Session, **columns: Any) -> JobRow:
 
 
 @functools.cache
-def _job_columns() -> tuple[Table, dict[str, str]]:
-    """The jobs table and each JobRow attribute's column name (``metadata_`` is ``metadata``)."""
+def _job_insert() -> tuple[dict[str, str], Insert]:
+    """Each JobRow attribute's column name (``metadata_`` is ``metadata``) and the INSERT returning
+    the new key: built once, run with bound values (see ``_project_job``)."""
+    table = table_of(JobRow)
     names = {attr.key: attr.columns[0].name for attr in inspect(JobRow).column_attrs}
-    return table_of(JobRow), names
+    return names, insert(table).returning(table.c.pk)
 
 
 def get_job(session: Session, *, project_id: str, job_id: str) -> JobRow | None:
