@@ -8,6 +8,7 @@ directory (.pytest_cache, ignored by git), and reused by later runs (~35 s the f
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from pathlib import Path
 
@@ -17,6 +18,13 @@ from openft.config import Settings
 from support.clients import async_client, sync_client
 from support.databases import backends, postgres_schema
 from support.server import RunningServer
+
+
+@pytest.fixture
+def unfrozen_heap():
+    """For a test that settles the heap (openft.heap): the session's heap unfrozen again after it."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import gc
 import socket
 import threading
 import time
@@ -17,7 +16,7 @@ from openft.config import Settings
 from support.collector import in_collected_generations
 
 
-def test_the_started_server_has_settled_the_heap(tmp_path):
+def test_the_started_server_has_settled_the_heap(tmp_path, unfrozen_heap):
     app = create_app(Settings(data_dir=tmp_path, embedded_worker=False))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -37,4 +36,3 @@ def test_the_started_server_has_settled_the_heap(tmp_path):
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
-        gc.unfreeze()

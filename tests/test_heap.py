@@ -11,6 +11,8 @@ import pytest
 from openft import heap
 from support.collector import in_collected_generations
 
+pytestmark = pytest.mark.usefixtures("unfrozen_heap")
+
 
 class Node:
     def __init__(self):
@@ -22,12 +24,6 @@ def a_cycle() -> tuple[Node, weakref.ref]:
     node.peer = Node()
     node.peer.peer = node
     return node, weakref.ref(node)
-
-
-@pytest.fixture(autouse=True)
-def unfrozen():
-    yield
-    gc.unfreeze()  # the rest of the test session's heap as it was
 
 
 def test_what_survives_a_settle_is_out_of_the_collected_generations():

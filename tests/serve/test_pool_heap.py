@@ -4,7 +4,6 @@ runs no full pass."""
 
 from __future__ import annotations
 
-import gc
 from dataclasses import replace
 
 import pytest
@@ -12,13 +11,7 @@ import pytest
 from openft.catalog import ModelTarget
 from support.collector import full_passes, in_collected_generations
 
-pytestmark = pytest.mark.serve
-
-
-@pytest.fixture(autouse=True)
-def unfrozen():
-    yield
-    gc.unfreeze()
+pytestmark = [pytest.mark.serve, pytest.mark.usefixtures("unfrozen_heap")]
 
 
 def test_leases_that_load_settle_the_heap_and_leases_that_reuse_do_not(
