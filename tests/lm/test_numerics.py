@@ -54,3 +54,12 @@ def test_the_settings_read_compute_dtype_from_the_environment(monkeypatch):
 
     monkeypatch.setenv("OPENFT_COMPUTE_DTYPE", "bfloat16")
     assert Settings().compute_dtype == "bfloat16"
+
+
+@pytest.mark.parametrize(
+    ("device", "device_type", "on_gpu"),
+    [("cpu", "cpu", False), ("cuda", "cuda", True), ("cuda:1", "cuda", True)],
+)
+def test_the_device_type_and_whether_it_is_a_gpu_ignore_the_device_index(device, device_type, on_gpu):
+    chosen = numerics.Numerics(device, "float32", "any", "set")
+    assert (chosen.device_type, chosen.on_gpu) == (device_type, on_gpu)

@@ -35,7 +35,7 @@ INSTALL = "pip install 'openft[gpu]'"
 def apply(model, numerics: Numerics, *, enabled: bool = True) -> str | None:
     """Liger's kernels in ``model`` (a transformers causal LM, no adapter yet) where they apply:
     the job event's text on a GPU (what was fused, or why nothing was), None elsewhere."""
-    if numerics.device.split(":")[0] != "cuda":
+    if not numerics.on_gpu:
         return None
     if not enabled:
         return "Training without fused kernels: fused_kernels is false (OPENFT_FUSED_KERNELS)"

@@ -39,6 +39,14 @@ class Numerics:
     def bf16(self) -> bool:
         return self.dtype == BFLOAT16
 
+    @property
+    def device_type(self) -> str:
+        return device_type(self.device)
+
+    @property
+    def on_gpu(self) -> bool:
+        return is_gpu(self.device)
+
     def describe(self) -> str:
         """The job event's text: which device and dtype train it, and why."""
         return f"Training on {self.device.upper()} ({self.hardware}) in {self.dtype}: {self.reason}"
@@ -49,7 +57,7 @@ def choose(setting: str = AUTO, *, device: str | None = None, cpuinfo: Path = CP
     import torch
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    on_gpu = device.split(":")[0] == "cuda"
+    on_gpu = is_gpu(device)
     if on_gpu:
         hardware, fast, why = torch.cuda.get_device_name(0), torch.cuda.is_bf16_supported(), "this GPU"
     else:
@@ -61,6 +69,15 @@ def choose(setting: str = AUTO, *, device: str | None = None, cpuinfo: Path = CP
         return Numerics(device, BFLOAT16, hardware, f"{why} runs bfloat16 fast")
     slow = "this GPU has no bfloat16" if on_gpu else "this CPU has no AMX or AVX-512 BF16 for fast bfloat16"
     return Numerics(device, FLOAT32, hardware, slow)
+
+
+def device_type(device: str) -> str:
+    """A device without its index ("cuda" of "cuda:1"): what ``torch.autocast`` takes."""
+    return device.partition(":")[0]
+
+
+def is_gpu(device: str) -> bool:
+    return device_type(device) == "cuda"
 
 
 def cpu_flags(cpuinfo: Path = CPUINFO) -> set[str]:

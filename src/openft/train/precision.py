@@ -39,8 +39,7 @@ def autocast(numerics: Numerics) -> AbstractContextManager:
     every step would compute with the weights as they were at the first."""
     if not numerics.bf16:
         return nullcontext()
-    device = numerics.device.split(":")[0]
-    return torch.autocast(device_type=device, dtype=torch.bfloat16, cache_enabled=False)
+    return torch.autocast(device_type=numerics.device_type, dtype=torch.bfloat16, cache_enabled=False)
 
 
 class MaskDropout(nn.Module):

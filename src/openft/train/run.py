@@ -106,7 +106,7 @@ def trainer_arguments(spec: TrainSpec) -> dict:
     """The TrainingArguments every method's TRL config (SFTConfig, DPOConfig) gets: bfloat16
     mixed precision (float32 weights, bfloat16 matmuls) where numerics.py picks bfloat16."""
     chosen = numerics_of(spec)
-    on_gpu = chosen.device == "cuda"
+    on_gpu = chosen.on_gpu
     return dict(
         output_dir=str(scratch_dir(spec.output_dir)),  # the Trainer writes states here (states.py)
         per_device_train_batch_size=spec.plan.batch_size,
