@@ -15,7 +15,7 @@ import pytest
 from openft.graders.context import GradeContext
 from openft.graders.metric_workers import MetricWorkers
 from openft.graders.result import GraderFailure
-from openft.graders.similarity import similarity
+from openft.graders.text_metrics import similarity
 from support.grading import run
 
 HYP, REF = "the cat sat on a mat", "the cat sat on the mat"

@@ -151,7 +151,7 @@ def _serve(memory_bytes: int) -> None:
     """The worker's loop: one JSON request per line on stdin, one answer per line on stdout."""
     import rouge_score.rouge_scorer  # noqa: F401 (the metric libraries, loaded before the first request)
 
-    from openft.graders.similarity import similarity
+    from openft.graders.text_metrics import similarity
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     sys.stdout.buffer.write(b'{"ready": true}\n')
