@@ -30,6 +30,10 @@ move less with the machine than those under load.
 ``--calls N`` counts instead the Python function calls per operation, every thread of the server
 counted (yappi), each app driven in this process over ASGI: the same N operations one at a time, a
 figure this machine's load does not move (it needs `pip install yappi`).
+``--serving`` measures openft as a server that also serves chat: before its warm-up it answers one
+chat completion on the built-in model, so torch, transformers and the model are loaded in its
+process (~385,000 more objects for the garbage collector); the minimal app serves nothing. The
+built-in model is converted once per run, into a folder both trials' data dirs link to.
 ``--py-spy FILE`` records the openft server with py-spy from its warm-up on: collapsed stacks
 (text) of the thread holding the GIL, where its Python CPU time goes.
 """
@@ -357,11 +361,15 @@ def validation_caught_up(database_url: str) -> None:
         engine.dispose()
 
 
-def run_side(side: str, args, work: Path):
+def run_side(side: str, args, work: Path, models: Path | None = None):
     """One server's run: the closed loop's (timings, seconds, server CPU seconds), or by operation
-    its server CPU ms (``--sequential``) or its Python calls, in process (``--calls``)."""
+    its server CPU ms (``--sequential``) or its Python calls, in process (``--calls``). With
+    ``models`` (a folder holding the built-in model's cache), openft first serves one chat."""
     data_dir = work / side
     data_dir.mkdir()
+    serving = models is not None and side == "openft"
+    if serving:
+        (data_dir / "models").symlink_to(models)
     if args.database_url:
         database_url = fresh_database(args.database_url, f"apiload_{side}")
     else:
@@ -376,6 +384,8 @@ def run_side(side: str, args, work: Path):
     try:
         base_url = f"http://127.0.0.1:{port}"
         asyncio.run(wait_healthy(base_url, process))
+        if serving:
+            serve_one_chat(base_url)
         if args.py_spy and side == "openft":
             spy = start_py_spy(process.pid, args.py_spy)
         settle = (lambda: validation_caught_up(database_url)) if side == "openft" else (lambda: None)
@@ -390,6 +400,20 @@ def run_side(side: str, args, work: Path):
         process.wait(timeout=60)
 
 
+def serve_one_chat(base_url: str) -> None:
+    """One chat completion on the built-in model: the server loads its serving engine and the model."""
+    import httpx
+
+    body = {
+        "model": "SmolLM2-135M-Instruct",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 4,
+    }
+    response = httpx.post(f"{base_url}/v1/chat/completions", json=body, timeout=600)
+    if response.status_code != 200:
+        raise RuntimeError(f"chat: {response.status_code} {response.text[:300]}")
+
+
 def quantiles(samples: list[float]) -> tuple[float, float, float]:
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return statistics.median(samples) * 1000, cuts[94] * 1000, cuts[98] * 1000
@@ -398,7 +422,10 @@ def quantiles(samples: list[float]) -> tuple[float, float, float]:
 def report(results: dict, args) -> dict[str, float]:
     """Print one trial's table; its ratios (openft / minimal) by name."""
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"{backend}, {args.clients} concurrent clients x {args.rounds} rounds (after 1 warm-up round)")
+    serving = ", openft having served one chat (the built-in model loaded)" if args.serving else ""
+    print(
+        f"{backend}, {args.clients} concurrent clients x {args.rounds} rounds (after 1 warm-up round){serving}"
+    )
     print(f"{'':28} {'median ms':>10} {'p95 ms':>8} {'p99 ms':>8}")
     ratios = {}
     for operation in OPERATIONS:
@@ -462,26 +489,43 @@ def main() -> None:
     parser.add_argument(
         "--calls", type=int, metavar="N", help="Python calls per operation, in process (yappi), N of each"
     )
+    parser.add_argument(
+        "--serving", action="store_true", help="openft serves one chat first (the built-in model loaded)"
+    )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.mode == "serve-minimal":
         serve_minimal(args)
         return
+    if args.serving and (args.calls or args.sequential):
+        parser.error("--serving measures the closed loop only")
     print(
         f"# {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
     )
     print(f"# load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    trials = []
-    for trial in range(args.trials):
-        with tempfile.TemporaryDirectory(prefix="openft-apiload-") as work:
-            results = {side: run_side(side, args, Path(work)) for side in ("minimal", "openft")}
-        if args.trials > 1:
-            print(f"\n# trial {trial + 1} of {args.trials}")
-        trials.append((report_sequential if args.sequential or args.calls else report)(results, args))
+    with tempfile.TemporaryDirectory(prefix="openft-apiload-models-") as cache:
+        models = builtin_models(Path(cache)) if args.serving else None
+        trials = [run_trial(args, trial, models) for trial in range(args.trials)]
     print(f"# load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     if args.trials > 1:
         summarize(trials)
+
+
+def builtin_models(data_dir: Path) -> Path:
+    """The models folder of ``data_dir``, the built-in model converted into it (as a server would)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from openft.lm.loading import builtin_model_dir
+
+    return builtin_model_dir(data_dir).parent
+
+
+def run_trial(args, trial: int, models: Path | None) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="openft-apiload-") as work:
+        results = {side: run_side(side, args, Path(work), models) for side in ("minimal", "openft")}
+    if args.trials > 1:
+        print(f"\n# trial {trial + 1} of {args.trials}")
+    return (report_sequential if args.sequential or args.calls else report)(results, args)
 
 
 if __name__ == "__main__":
