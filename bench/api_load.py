@@ -423,9 +423,8 @@ def report(results: dict, args) -> dict[str, float]:
     """Print one trial's table; its ratios (openft / minimal) by name."""
     backend = "PostgreSQL" if args.database_url else "SQLite"
     serving = ", openft having served one chat (the built-in model loaded)" if args.serving else ""
-    print(
-        f"{backend}, {args.clients} concurrent clients x {args.rounds} rounds (after 1 warm-up round){serving}"
-    )
+    rounds = f"{args.rounds} rounds (after 1 warm-up round)"
+    print(f"{backend}, {args.clients} concurrent clients x {rounds}{serving}")
     print(f"{'':28} {'median ms':>10} {'p95 ms':>8} {'p99 ms':>8}")
     ratios = {}
     for operation in OPERATIONS:
