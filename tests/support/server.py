@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import uvicorn
 
@@ -13,7 +14,12 @@ from openft.config import Settings
 
 
 class RunningServer:
-    def __init__(self, settings: Settings):
+    """``server`` builds the uvicorn server from its config: uvicorn's own, or e.g. the one
+    `openft serve` runs (``cli._server``)."""
+
+    def __init__(
+        self, settings: Settings, server: Callable[[uvicorn.Config], uvicorn.Server] = uvicorn.Server
+    ):
         self.settings = settings
         self.app = create_app(settings)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -21,7 +27,7 @@ class RunningServer:
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
+        self._server = server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
